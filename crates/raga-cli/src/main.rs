@@ -1,0 +1,39 @@
+//! The `ragasense` command: one binary, one subcommand per job.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Raga detection and the MLOps around it.
+#[derive(Debug, Parser)]
+#[command(name = "ragasense", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render a labelled synthetic raga corpus (WAV + metadata.csv + ground-truth F0).
+    Synth(cmd::synth::Args),
+    /// Compute log-mel, F0 and tonic of an audio file.
+    Features(cmd::features::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Synth(args) => cmd::synth::run(args),
+        Command::Features(args) => cmd::features::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // One line: what was being done and why it failed, outermost first.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,506 @@
+//! Artifact storage behind `object_store` (local filesystem now, S3 later) and the
+//! `mlflow-artifacts` proxy routes: upload, download, list, delete.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::extract::{Msg, opt_string};
+use crate::runs;
+use crate::validate;
+
+/// Where artifacts live. Wraps any [`ObjectStore`]; `local` is what `serve` uses today.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    store: Arc<dyn ObjectStore>,
+    description: String,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FileInfo {
+    /// Path (basename for the proxy listing, run-relative for `artifacts/list`).
+    pub path: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Size in bytes (files only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<i64>,
+}
+
+impl Artifacts {
+    /// Opens the artifact destination: a local directory, created if missing. `s3://` and
+    /// other schemes are refused with a clear message for now.
+    pub fn open(destination: &str) -> Result<Self> {
+        if destination.contains("://") && !destination.starts_with("file://") {
+            return Err(Error::NotImplemented(format!(
+                "artifact destination '{destination}' is not supported yet: use a local directory (s3:// is planned)"
+            )));
+        }
+        let dir = PathBuf::from(destination.trim_start_matches("file://"));
+        std::fs::create_dir_all(&dir)?;
+        let dir = dir.canonicalize()?;
+        let store = LocalFileSystem::new_with_prefix(&dir).map_err(Error::from)?;
+        Ok(Self { store: Arc::new(store), description: dir.display().to_string() })
+    }
+
+    /// Wraps an arbitrary object store (tests, future S3).
+    pub fn with_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Self {
+        Self { store, description: description.into() }
+    }
+
+    /// Where the artifacts are, for logs.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    fn key(path: &str) -> Result<StorePath> {
+        StorePath::parse(path).map_err(|_| Error::invalid(format!("Invalid path '{path}'")))
+    }
+
+    /// Streams a body into `path`. The store writes a temporary file and renames it on
+    /// completion, so readers never see a partial artifact.
+    pub async fn put_stream(&self, path: &str, body: Body) -> Result<u64> {
+        let key = Self::key(path)?;
+        self.check_writable(path).await?;
+        let upload = self.store.put_multipart(&key).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
+        let mut stream = body.into_data_stream();
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = writer.abort().await;
+                    return Err(body_error(e));
+                }
+            };
+            total += chunk.len() as u64;
+            writer.write(&chunk);
+        }
+        writer.finish().await?;
+        Ok(total)
+    }
+
+    /// Refuses to write where a directory is, or below an existing file.
+    async fn check_writable(&self, path: &str) -> Result<()> {
+        let segments: Vec<&str> = path.split('/').collect();
+        for end in 1..segments.len() {
+            let parent = segments[..end].join("/");
+            match self.store.head(&Self::key(&parent)?).await {
+                Ok(_) => {
+                    return Err(Error::invalid(format!(
+                        "'{parent}' is a file, so '{path}' cannot be created below it"
+                    )));
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !self.list(path).await?.is_empty() {
+            return Err(Error::invalid(format!(
+                "'{path}' is a directory: upload to a file path inside it"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes bytes to `path` atomically.
+    pub async fn put_bytes(&self, path: &str, bytes: bytes::Bytes) -> Result<()> {
+        self.store.put(&Self::key(path)?, bytes.into()).await?;
+        Ok(())
+    }
+
+    /// Reads a whole object.
+    pub async fn get_bytes(&self, path: &str) -> Result<bytes::Bytes> {
+        Ok(self.store.get(&Self::key(path)?).await?.bytes().await?)
+    }
+
+    /// Lists the direct children of `path` (empty when it does not exist).
+    pub async fn list(&self, path: &str) -> Result<Vec<FileInfo>> {
+        let prefix = if path.is_empty() { None } else { Some(Self::key(path)?) };
+        let listing = match self.store.list_with_delimiter(prefix.as_ref()).await {
+            Ok(l) => l,
+            Err(e) => match Error::from(e) {
+                Error::NotFound(_) => return Ok(Vec::new()),
+                other => return Err(other),
+            },
+        };
+        let mut out: Vec<FileInfo> = listing
+            .common_prefixes
+            .iter()
+            .map(|p| FileInfo { path: p.filename().unwrap_or_default().to_string(), is_dir: true, file_size: None })
+            .chain(listing.objects.iter().map(|o| FileInfo {
+                path: o.location.filename().unwrap_or_default().to_string(),
+                is_dir: false,
+                file_size: Some(o.size as i64),
+            }))
+            .filter(|f| !f.path.is_empty() && !f.path.starts_with('#'))
+            .collect();
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    /// Deletes a file or everything under a directory.
+    pub async fn delete(&self, path: &str) -> Result<()> {
+        let key = Self::key(path)?;
+        let mut found = false;
+        let mut children = self.store.list(Some(&key));
+        let mut keys = Vec::new();
+        while let Some(meta) = children.next().await {
+            keys.push(meta?.location);
+        }
+        for k in keys {
+            self.store.delete(&k).await?;
+            found = true;
+        }
+        match self.store.delete(&key).await {
+            Ok(()) => found = true,
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        if !found {
+            return Err(Error::not_found(format!("artifact '{path}' does not exist")));
+        }
+        Ok(())
+    }
+
+    /// Serves an object with ETag, conditional GET and single-range support.
+    pub async fn serve(&self, path: &str, headers: &HeaderMap, cache: Cache) -> Result<Response> {
+        let key = Self::key(path)?;
+        let meta = match self.store.head(&key).await {
+            Ok(m) => m,
+            Err(object_store::Error::NotFound { .. }) => {
+                let is_dir = !self.list(path).await?.is_empty();
+                return Err(Error::not_found(if is_dir {
+                    format!("'{path}' is a directory; list it with /api/2.0/mlflow-artifacts/artifacts?path={path}")
+                } else {
+                    format!("artifact '{path}' does not exist")
+                }));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let size = meta.size;
+        let etag = match &cache {
+            Cache::Immutable { etag } | Cache::Short { etag: Some(etag), .. } => format!("\"{etag}\""),
+            _ => format!("\"{}\"", meta.e_tag.clone().unwrap_or_else(|| format!("{size:x}-{}", meta.last_modified.timestamp_millis()))),
+        };
+        let mut builder = Response::builder()
+            .header(header::ETAG, &etag)
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CACHE_CONTROL, cache.header());
+        if let Some(mime) = content_type(path) {
+            builder = builder.header(header::CONTENT_TYPE, mime);
+        }
+        if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+            && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
+        {
+            return builder
+                .status(StatusCode::NOT_MODIFIED)
+                .body(Body::empty())
+                .map_err(Error::internal);
+        }
+        let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+            Some(r) if if_range_ok(headers, &etag) => match parse_range(r, size) {
+                RangeReq::Satisfiable(start, end) => Some((start, end)),
+                RangeReq::Unsatisfiable => {
+                    return builder
+                        .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                        .header(header::CONTENT_RANGE, format!("bytes */{size}"))
+                        .body(Body::empty())
+                        .map_err(Error::internal);
+                }
+                RangeReq::Ignore => None,
+            },
+            _ => None,
+        };
+        let mut opts = GetOptions::default();
+        if let Some((start, end)) = range {
+            opts.range = Some(GetRange::Bounded(start..end + 1));
+            builder = builder
+                .status(StatusCode::PARTIAL_CONTENT)
+                .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{size}"))
+                .header(header::CONTENT_LENGTH, end + 1 - start);
+        } else {
+            builder = builder.status(StatusCode::OK).header(header::CONTENT_LENGTH, size);
+        }
+        let result = self.store.get_opts(&key, opts).await?;
+        let stream = result.into_stream().map(|r| r.map_err(std::io::Error::other));
+        builder.body(Body::from_stream(stream)).map_err(Error::internal)
+    }
+}
+
+fn body_error(e: axum::Error) -> Error {
+    let text = e.to_string();
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return Error::PayloadTooLarge("upload is larger than the server accepts".into());
+        }
+        source = s.source();
+    }
+    if text.contains("length limit") {
+        return Error::PayloadTooLarge("upload is larger than the server accepts".into());
+    }
+    Error::invalid(format!("could not read the upload body: {text}"))
+}
+
+/// Caching policy of a served object.
+#[derive(Debug, Clone)]
+pub enum Cache {
+    /// Plain artifact download: revalidate every time.
+    NoCache,
+    /// Content-addressed: cache forever.
+    Immutable {
+        /// The content hash used as ETag.
+        etag: String,
+    },
+    /// A moving name (stage or alias): cache briefly.
+    Short {
+        /// Max age in seconds.
+        max_age: u32,
+        /// ETag override.
+        etag: Option<String>,
+    },
+}
+
+impl Cache {
+    fn header(&self) -> String {
+        match self {
+            Self::NoCache => "no-cache".into(),
+            Self::Immutable { .. } => "public, max-age=31536000, immutable".into(),
+            Self::Short { max_age, .. } => format!("public, max-age={max_age}, must-revalidate"),
+        }
+    }
+}
+
+enum RangeReq {
+    Satisfiable(u64, u64),
+    Unsatisfiable,
+    Ignore,
+}
+
+/// Parses a single `bytes=` range; multi-range requests are answered in full.
+fn parse_range(value: &str, size: u64) -> RangeReq {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else { return RangeReq::Ignore };
+    if spec.contains(',') {
+        return RangeReq::Ignore;
+    }
+    let Some((a, b)) = spec.split_once('-') else { return RangeReq::Ignore };
+    let (a, b) = (a.trim(), b.trim());
+    let parsed = if a.is_empty() {
+        match b.parse::<u64>() {
+            Ok(0) => return RangeReq::Unsatisfiable,
+            Ok(n) => Some((size.saturating_sub(n), size.saturating_sub(1))),
+            Err(_) => None,
+        }
+    } else {
+        match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(s), Ok(e)) if s <= e => Some((s, e.min(size.saturating_sub(1)))),
+            (Ok(_), Ok(_)) => return RangeReq::Ignore,
+            (Ok(s), Err(_)) if b.is_empty() => Some((s, size.saturating_sub(1))),
+            _ => None,
+        }
+    };
+    match parsed {
+        Some((s, e)) if size > 0 && s < size && s <= e => RangeReq::Satisfiable(s, e),
+        Some(_) => RangeReq::Unsatisfiable,
+        None => RangeReq::Ignore,
+    }
+}
+
+fn if_range_ok(headers: &HeaderMap, etag: &str) -> bool {
+    match headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(v) => v.trim() == etag,
+    }
+}
+
+fn content_type(path: &str) -> Option<&'static str> {
+    let ext = path.rsplit('.').next()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "json" => "application/json",
+        "txt" | "log" | "md" | "yaml" | "yml" | "mlmodel" => "text/plain; charset=utf-8",
+        "html" => "text/html; charset=utf-8",
+        "csv" => "text/csv",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "svg" => "image/svg+xml",
+        "wasm" => "application/wasm",
+        "js" | "mjs" => "text/javascript",
+        _ => "application/octet-stream",
+    })
+}
+
+/// Storage path inside the artifact destination for an `mlflow-artifacts:` URI (or an
+/// http(s) URL of this proxy). Other schemes are not served by this server.
+pub fn storage_path(uri: &str) -> Result<String> {
+    let rest = if let Some(r) = uri.strip_prefix("mlflow-artifacts:") {
+        // mlflow-artifacts:/x, mlflow-artifacts:///x, mlflow-artifacts://host:port/x
+        let r = r.trim_start_matches('/');
+        if uri.starts_with("mlflow-artifacts://") && !uri.starts_with("mlflow-artifacts:///") {
+            r.split_once('/').map(|(_, p)| p).unwrap_or("")
+        } else {
+            r
+        }
+    } else if let Some(i) = uri.find("/api/2.0/mlflow-artifacts/artifacts") {
+        uri[i + "/api/2.0/mlflow-artifacts/artifacts".len()..].trim_start_matches('/')
+    } else {
+        return Err(Error::NotImplemented(format!(
+            "artifact location '{uri}' is not served by this server (only mlflow-artifacts:/ locations are)"
+        )));
+    };
+    validate::artifact_path(&percent_encoding::percent_decode_str(rest).decode_utf8_lossy())
+}
+
+/// Routes of this module (absolute paths).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/2.0/mlflow-artifacts/artifacts", get(list_proxy))
+        .route(
+            "/api/2.0/mlflow-artifacts/artifacts/{*path}",
+            get(download).put(upload).delete(delete_artifact),
+        )
+        .route("/api/2.0/mlflow/artifacts/list", get(list_run_artifacts))
+        .route("/get-artifact", get(get_run_artifact))
+        .route("/ajax-api/2.0/mlflow/get-artifact", get(get_run_artifact))
+}
+
+/// Validates the artifact path from the URL (already percent-decoded by axum).
+fn checked(path: &str) -> Result<String> {
+    let p = validate::artifact_path(path)?;
+    if p.is_empty() {
+        return Err(Error::invalid("Invalid path '': name a file under the artifact root"));
+    }
+    Ok(p)
+}
+
+async fn download(State(state): State<AppState>, UrlPath(path): UrlPath<String>, headers: HeaderMap) -> Result<Response> {
+    let path = checked(&path)?;
+    let mut resp = state.artifacts.serve(&path, &headers, Cache::NoCache).await?;
+    if let Some(name) = path.rsplit('/').next()
+        && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", name.replace('"', "")))
+    {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+async fn upload(State(state): State<AppState>, UrlPath(path): UrlPath<String>, body: Body) -> Result<Json<Value>> {
+    let path = checked(&path)?;
+    state.artifacts.put_stream(&path, body).await?;
+    Ok(Json(json!({})))
+}
+
+async fn delete_artifact(State(state): State<AppState>, UrlPath(path): UrlPath<String>) -> Result<Json<Value>> {
+    let path = checked(&path)?;
+    state.artifacts.delete(&path).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListReq {
+    #[serde(default)]
+    path: Option<String>,
+}
+
+async fn list_proxy(State(state): State<AppState>, Query(req): Query<ListReq>) -> Result<Json<Value>> {
+    let path = validate::artifact_path(req.path.as_deref().unwrap_or(""))?;
+    let files = state.artifacts.list(&path).await?;
+    Ok(Json(if files.is_empty() { json!({}) } else { json!({"files": files}) }))
+}
+
+#[derive(Debug, Deserialize)]
+struct RunArtifactReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_uuid: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    path: Option<String>,
+}
+
+impl RunArtifactReq {
+    fn run_id(&self) -> Result<&str> {
+        self.run_id
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .or(self.run_uuid.as_deref().filter(|s| !s.is_empty()))
+            .ok_or_else(|| crate::extract::missing("run_id"))
+    }
+}
+
+async fn list_run_artifacts(State(state): State<AppState>, Msg(req): Msg<RunArtifactReq>) -> Result<Json<Value>> {
+    let run = runs::meta(&state, req.run_id()?).await?;
+    let rel = validate::artifact_path(req.path.as_deref().unwrap_or(""))?;
+    let root = storage_path(&run.artifact_uri)?;
+    let dir = if rel.is_empty() { root } else { format!("{root}/{rel}") };
+    let files: Vec<FileInfo> = state
+        .artifacts
+        .list(&dir)
+        .await?
+        .into_iter()
+        .map(|f| FileInfo { path: if rel.is_empty() { f.path } else { format!("{rel}/{}", f.path) }, ..f })
+        .collect();
+    let mut body = json!({"root_uri": run.artifact_uri});
+    if !files.is_empty() {
+        body["files"] = serde_json::to_value(files).map_err(Error::internal)?;
+    }
+    Ok(Json(body))
+}
+
+async fn get_run_artifact(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<RunArtifactReq>) -> Result<Response> {
+    let run = runs::meta(&state, req.run_id()?).await?;
+    let rel = checked(req.path.as_deref().unwrap_or(""))?;
+    let root = storage_path(&run.artifact_uri)?;
+    Ok(state.artifacts.serve(&format!("{root}/{rel}"), &headers, Cache::NoCache).await?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let check = |spec: &str, size: u64, want: Option<(u64, u64)>| {
+            let got = match parse_range(spec, size) {
+                RangeReq::Satisfiable(s, e) => Some((s, e)),
+                _ => None,
+            };
+            assert_eq!(got, want, "{spec}");
+        };
+        check("bytes=0-9", 100, Some((0, 9)));
+        check("bytes=90-", 100, Some((90, 99)));
+        check("bytes=-10", 100, Some((90, 99)));
+        check("bytes=50-500", 100, Some((50, 99)));
+        check("bytes=100-", 100, None);
+        assert!(matches!(parse_range("bytes=100-", 100), RangeReq::Unsatisfiable));
+        assert!(matches!(parse_range("items=1-2", 100), RangeReq::Ignore));
+    }
+
+    #[test]
+    fn uris() {
+        assert_eq!(storage_path("mlflow-artifacts:/0/abc/artifacts").ok().as_deref(), Some("0/abc/artifacts"));
+        assert_eq!(storage_path("mlflow-artifacts://host:5000/1/x").ok().as_deref(), Some("1/x"));
+        assert_eq!(
+            storage_path("http://h/api/2.0/mlflow-artifacts/artifacts/2/y").ok().as_deref(),
+            Some("2/y")
+        );
+        assert!(storage_path("s3://bucket/x").is_err());
+        assert!(storage_path("mlflow-artifacts:/../etc").is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! RagaSense registry server: MLflow REST-compatible tracking, artifact proxy, model
+//! registry with stage/alias history, and model publication for browsers.
+//!
+//! [`app`] builds the whole router (tests drive it in-process); [`serve`] binds and runs it.
+
+pub mod artifacts;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod experiments;
+pub mod extract;
+pub mod logged_models;
+mod names;
+pub mod openapi;
+pub mod publish;
+pub mod registry;
+pub mod runs;
+pub mod search;
+pub mod validate;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use config::ServerConfig;
+pub use error::Error;
+
+use crate::artifacts::Artifacts;
+use crate::db::Db;
+
+/// Limits and switches that shape the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// Largest artifact upload, in bytes.
+    pub max_artifact_bytes: usize,
+    /// Origins allowed by CORS on the publication routes (`*` allows any).
+    pub cors_allow_origins: Vec<String>,
+    /// `max-age` for stage/alias manifest URLs.
+    pub moving_max_age: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_json_bytes: 16 * 1024 * 1024,
+            max_artifact_bytes: 4 * 1024 * 1024 * 1024,
+            cors_allow_origins: vec!["*".into()],
+            moving_max_age: 60,
+        }
+    }
+}
+
+/// Shared state of every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// SQLite pools.
+    pub db: Db,
+    /// Artifact storage.
+    pub artifacts: Arc<Artifacts>,
+    /// HTTP limits.
+    pub settings: Arc<Settings>,
+    /// Run lifecycle cache used by every logging call.
+    pub runs_cache: Arc<runs::RunCache>,
+    /// Group-commit writer of single metrics.
+    pub metric_writer: Arc<runs::MetricWriter>,
+}
+
+impl AppState {
+    /// Opens the store and artifact destination.
+    pub async fn open(db_path: &std::path::Path, artifacts: &str, settings: Settings) -> Result<Self, Error> {
+        let db = Db::open(db_path).await?;
+        let metric_writer = Arc::new(runs::MetricWriter::start(db.write.clone()));
+        Ok(Self {
+            db,
+            artifacts: Arc::new(Artifacts::open(artifacts)?),
+            settings: Arc::new(settings),
+            runs_cache: Arc::default(),
+            metric_writer,
+        })
+    }
+}
+
+/// Builds the whole application.
+pub fn app(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let mlflow = Router::new()
+        .merge(experiments::router())
+        .merge(runs::router())
+        .merge(logged_models::router())
+        .merge(registry::router());
+    let api = Router::new()
+        .nest("/api/2.0/mlflow", mlflow.clone())
+        .nest("/ajax-api/2.0/mlflow", mlflow)
+        .merge(registry::ragasense_router())
+        .route("/health", get(|| async { "OK" }))
+        .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
+        .route("/openapi.json", get(openapi::handler))
+        .layer(DefaultBodyLimit::max(settings.max_json_bytes));
+    let uploads = artifacts::router()
+        .layer(DefaultBodyLimit::disable())
+        .layer(RequestBodyLimitLayer::new(settings.max_artifact_bytes));
+    let public = publish::router().layer(cors_layer(&settings.cors_allow_origins));
+    Router::new()
+        .merge(api)
+        .merge(uploads)
+        .merge(public)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::map_response(json_413))
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .compress_when(DefaultPredicate::new().and(NotPartial)),
+        )
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::debug_span!("request", method = %req.method(), uri = %req.uri())
+            }),
+        )
+        .with_state(state)
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers([header::RANGE, header::IF_NONE_MATCH, header::CONTENT_TYPE])
+        .expose_headers([header::ETAG, header::CONTENT_RANGE, header::CONTENT_LENGTH, header::ACCEPT_RANGES])
+        .max_age(Duration::from_secs(3600));
+    if origins.iter().any(|o| o == "*") || origins.is_empty() {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+        layer.allow_origin(list)
+    }
+}
+
+async fn not_found(req: Request<axum::body::Body>) -> Error {
+    Error::EndpointNotFound(format!(
+        "no endpoint {} {}: see /openapi.json for the routes this server offers",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+async fn method_not_allowed(req: Request<axum::body::Body>) -> Error {
+    Error::MethodNotAllowed(format!(
+        "{} is not allowed on {}: see /openapi.json for the methods of each route",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+/// Never compress partial content: byte ranges refer to the identity encoding.
+#[derive(Debug, Clone, Copy)]
+struct NotPartial;
+
+impl Predicate for NotPartial {
+    fn should_compress<B>(&self, response: &axum::http::Response<B>) -> bool
+    where
+        B: axum::body::HttpBody,
+    {
+        response.status() != StatusCode::PARTIAL_CONTENT && !response.headers().contains_key(header::CONTENT_RANGE)
+    }
+}
+
+/// Turns bare 413 responses from the body-limit layer into MLflow-shaped JSON errors.
+async fn json_413(resp: Response) -> Response {
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && resp.headers().get(header::CONTENT_TYPE).is_none_or(|v| v != "application/json")
+    {
+        return Error::PayloadTooLarge("request body is larger than the server accepts".into()).into_response();
+    }
+    resp
+}
+
+/// Starts the server described by `config` and runs it until Ctrl-C / SIGTERM.
+///
+/// Prints `listening on http://HOST:PORT` on stdout once the socket is bound.
+pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAGASENSE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("registry_server=info,tower_http=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let db_path = db::sqlite_path(&config.backend_store_uri).context("reading --backend-store-uri")?;
+    let state = AppState::open(&db_path, &config.artifacts_destination, config.settings())
+        .await
+        .with_context(|| format!("opening the store {} and artifacts {}", db_path.display(), config.artifacts_destination))?;
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+        .await
+        .with_context(|| format!("binding {}:{}", config.host, config.port))?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    println!("listening on http://{addr}");
+    tracing::info!(store = %db_path.display(), artifacts = %state.artifacts.description(), "registry server ready");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,1268 @@
+//! `/api/2.0/mlflow/runs/*` and `/metrics/get-history`: runs, params, tags, metrics,
+//! batch logging, inputs/outputs, and run search.
+
+use std::collections::HashMap;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router, extract::State};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::AppState;
+use crate::db::now_ms;
+use crate::error::{Error, Result};
+use crate::experiments::{self, parse_experiment_id, view_type_de};
+use crate::extract::{KeyValue, Msg, opt_f64, opt_i64, opt_string, required, ser_f64, string_list};
+use crate::names;
+use crate::search::{self, Comparison, Entity, Op};
+use crate::validate;
+
+/// Routes of this module, relative to `/api/2.0/mlflow`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/runs/create", post(create))
+        .route("/runs/get", get(get_run))
+        .route("/runs/update", post(update))
+        .route("/runs/delete", post(delete))
+        .route("/runs/restore", post(restore))
+        .route("/runs/search", post(search).get(search))
+        .route("/runs/log-metric", post(log_metric))
+        .route("/runs/log-parameter", post(log_param))
+        .route("/runs/set-tag", post(set_tag))
+        .route("/runs/delete-tag", post(delete_tag))
+        .route("/runs/log-batch", post(log_batch))
+        .route("/runs/log-inputs", post(log_inputs))
+        .route("/runs/outputs", post(log_outputs))
+        .route("/runs/log-model", post(log_model))
+        .route("/metrics/get-history", get(metric_history))
+}
+
+/// What writes need to know about a run; cached because every log call checks it.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    /// Owning experiment.
+    pub experiment_id: i64,
+    /// `active` or `deleted`.
+    pub lifecycle_stage: String,
+    /// Root of the run's artifacts.
+    pub artifact_uri: String,
+}
+
+/// A small cache of [`RunMeta`] by run id, cleared whenever lifecycles change.
+#[derive(Debug, Default)]
+pub struct RunCache {
+    inner: std::sync::Mutex<HashMap<String, RunMeta>>,
+}
+
+impl RunCache {
+    fn get(&self, id: &str) -> Option<RunMeta> {
+        self.inner.lock().ok().and_then(|m| m.get(id).cloned())
+    }
+
+    fn put(&self, id: &str, meta: RunMeta) {
+        if let Ok(mut m) = self.inner.lock() {
+            if m.len() > 100_000 {
+                m.clear();
+            }
+            m.insert(id.to_string(), meta);
+        }
+    }
+
+    /// Forgets one run.
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.remove(id);
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        if let Ok(mut m) = self.inner.lock() {
+            m.clear();
+        }
+    }
+}
+
+/// Looks a run up (any lifecycle stage).
+pub async fn meta(state: &AppState, run_id: &str) -> Result<RunMeta> {
+    if let Some(m) = state.runs_cache.get(run_id) {
+        return Ok(m);
+    }
+    let row = sqlx::query("SELECT experiment_id, lifecycle_stage, artifact_uri FROM runs WHERE run_uuid = ?")
+        .bind(run_id)
+        .fetch_optional(&state.db.read)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+    let m = RunMeta {
+        experiment_id: row.get("experiment_id"),
+        lifecycle_stage: row.get("lifecycle_stage"),
+        artifact_uri: row.get("artifact_uri"),
+    };
+    state.runs_cache.put(run_id, m.clone());
+    Ok(m)
+}
+
+/// Looks a run up and fails unless it is active (MLflow's `_check_run_is_active`).
+pub async fn active(state: &AppState, run_id: &str) -> Result<RunMeta> {
+    let m = meta(state, run_id).await?;
+    if m.lifecycle_stage != "active" {
+        return Err(Error::InvalidState(format!(
+            "The run {run_id} must be in the 'active' state. Current state is {}.",
+            m.lifecycle_stage
+        )));
+    }
+    Ok(m)
+}
+
+// ---- JSON shapes ----
+
+/// `RunInfo` as MLflow serializes it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunInfo {
+    /// Same as `run_id` (deprecated field, still sent).
+    pub run_uuid: String,
+    /// Run id (32 hex digits).
+    pub run_id: String,
+    /// Display name.
+    pub run_name: String,
+    /// Owning experiment id.
+    pub experiment_id: String,
+    /// Who ran it.
+    pub user_id: String,
+    /// RUNNING, SCHEDULED, FINISHED, FAILED or KILLED.
+    pub status: String,
+    /// Milliseconds since the epoch.
+    pub start_time: i64,
+    /// Milliseconds since the epoch, once ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<i64>,
+    /// Root URI of the run's artifacts.
+    pub artifact_uri: String,
+    /// `active` or `deleted`.
+    pub lifecycle_stage: String,
+}
+
+/// A metric value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Metric {
+    /// Name.
+    pub key: String,
+    /// Value; NaN and infinities are written as "NaN", "Infinity", "-Infinity".
+    #[serde(serialize_with = "ser_f64")]
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    pub timestamp: i64,
+    /// Training step.
+    pub step: i64,
+    /// Dataset name, when logged against one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    /// Dataset digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset_digest: Option<String>,
+    /// Logged model id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// Run id (history responses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+}
+
+const RUN_COLUMNS: &str =
+    "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
+
+fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> RunInfo {
+    let id: String = row.get("run_uuid");
+    RunInfo {
+        run_uuid: id.clone(),
+        run_id: id,
+        run_name: row.get("name"),
+        experiment_id: row.get::<i64, _>("experiment_id").to_string(),
+        user_id: row.get("user_id"),
+        status: row.get("status"),
+        start_time: row.get("start_time"),
+        end_time: row.get("end_time"),
+        artifact_uri: row.get("artifact_uri"),
+        lifecycle_stage: row.get("lifecycle_stage"),
+    }
+}
+
+fn metric_value(row: &sqlx::sqlite::SqliteRow) -> f64 {
+    if row.get::<i64, _>("is_nan") != 0 { f64::NAN } else { row.get("value") }
+}
+
+/// Latest metrics, one row per run: records joined by U+001E, fields by U+001F (metric names
+/// cannot contain control characters). Values travel as their IEEE-754 bits, so nothing is
+/// lost to SQLite's float formatting; [`metrics_json`] renders them in the shortest form.
+const METRICS_SQL: &str = "SELECT run_uuid, group_concat(rec, char(30)) AS items FROM (
+    SELECT run_uuid, key || char(31) || CASE WHEN is_nan THEN 'NaN' ELSE value_bits END
+                     || char(31) || timestamp || char(31) || step AS rec
+    FROM latest_metrics WHERE run_uuid IN (";
+
+/// Turns [`METRICS_SQL`] records into MLflow's JSON array of metrics.
+fn metrics_json(items: &str) -> Result<String> {
+    let mut out = String::with_capacity(items.len() + 64);
+    out.push('[');
+    for (i, rec) in items.split('\u{1e}').enumerate() {
+        let mut f = rec.split('\u{1f}');
+        let (Some(key), Some(value), Some(ts), Some(step)) = (f.next(), f.next(), f.next(), f.next()) else {
+            return Err(Error::internal(format!("malformed metric record {rec:?}")));
+        };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"key\":");
+        out.push_str(&serde_json::to_string(key).map_err(Error::internal)?);
+        out.push_str(",\"value\":");
+        match value.parse::<i64>().map(|bits| f64::from_bits(bits as u64)) {
+            Ok(v) if v.is_finite() => out.push_str(&serde_json::to_string(&v).map_err(Error::internal)?),
+            _ => out.push_str("\"NaN\""),
+        }
+        out.push_str(",\"timestamp\":");
+        out.push_str(ts);
+        out.push_str(",\"step\":");
+        out.push_str(step);
+        out.push('}');
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// The JSON pieces of runs' data, keyed by run id.
+#[derive(Debug, Default)]
+struct DataParts {
+    metrics: HashMap<String, String>,
+    params: HashMap<String, String>,
+    tags: HashMap<String, String>,
+    inputs: HashMap<String, Vec<(String, String)>>,
+}
+
+/// Loads metrics, params, tags and inputs of runs, as JSON text built by SQLite: one row
+/// per run and table, whatever the number of values.
+async fn load_parts(state: &AppState, ids: &[String]) -> Result<DataParts> {
+    let mut parts = DataParts::default();
+    for chunk in ids.chunks(500) {
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(METRICS_SQL);
+        push_list(&mut qb, chunk);
+        qb.push(") ORDER BY run_uuid, key) GROUP BY run_uuid");
+        for row in qb.build().fetch_all(&state.db.read).await? {
+            parts.metrics.insert(row.get("run_uuid"), metrics_json(row.get("items"))?);
+        }
+        for table in ["params", "tags"] {
+            let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+                "SELECT run_uuid, json_group_array(json_object('key', key, 'value', value)) AS items FROM (SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN ("
+            ));
+            push_list(&mut qb, chunk);
+            qb.push(") ORDER BY run_uuid, key) GROUP BY run_uuid");
+            let target = if table == "params" { &mut parts.params } else { &mut parts.tags };
+            for row in qb.build().fetch_all(&state.db.read).await? {
+                target.insert(row.get("run_uuid"), row.get("items"));
+            }
+        }
+        let mut qb: QueryBuilder<'_, Sqlite> =
+            QueryBuilder::new("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (");
+        push_list(&mut qb, chunk);
+        qb.push(") ORDER BY run_uuid, position");
+        for row in qb.build().fetch_all(&state.db.read).await? {
+            parts
+                .inputs
+                .entry(row.get("run_uuid"))
+                .or_default()
+                .push((row.get("kind"), row.get("body")));
+        }
+    }
+    Ok(parts)
+}
+
+fn push_list(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.clone());
+    }
+}
+
+/// Appends `{"info":…,"data":{…},"inputs":{…},"outputs":{…}}` for one run.
+fn render_run(out: &mut String, info: &RunInfo, parts: &DataParts) -> Result<()> {
+    let id = &info.run_id;
+    out.push_str("{\"info\":");
+    out.push_str(&serde_json::to_string(info).map_err(Error::internal)?);
+    out.push_str(",\"data\":{");
+    let mut first = true;
+    for (name, map) in [("metrics", &parts.metrics), ("params", &parts.params), ("tags", &parts.tags)] {
+        if let Some(items) = map.get(id) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            out.push_str(items);
+        }
+    }
+    out.push('}');
+    let io = parts.inputs.get(id).map(Vec::as_slice).unwrap_or_default();
+    for (field, groups) in [
+        ("inputs", &[("dataset", "dataset_inputs"), ("model", "model_inputs")][..]),
+        ("outputs", &[("output", "model_outputs")][..]),
+    ] {
+        out.push_str(",\"");
+        out.push_str(field);
+        out.push_str("\":{");
+        let mut first_group = true;
+        for (kind, name) in groups {
+            let bodies: Vec<&str> = io.iter().filter(|(k, _)| k == kind).map(|(_, b)| b.as_str()).collect();
+            if bodies.is_empty() {
+                continue;
+            }
+            if !first_group {
+                out.push(',');
+            }
+            first_group = false;
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":[");
+            out.push_str(&bodies.join(","));
+            out.push(']');
+        }
+        out.push('}');
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// Loads one run and renders it as JSON text (`Run` in MLflow's protocol).
+pub async fn load(state: &AppState, run_id: &str) -> Result<(RunInfo, String)> {
+    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"))
+        .bind(run_id)
+        .fetch_optional(&state.db.read)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+    let info = info_from_row(&row);
+    let parts = load_parts(state, &[run_id.to_string()]).await?;
+    let mut out = String::with_capacity(1024);
+    render_run(&mut out, &info, &parts)?;
+    Ok((info, out))
+}
+
+/// A response whose body is already JSON text.
+fn json_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+// ---- handlers ----
+
+#[derive(Debug, Deserialize)]
+struct CreateReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    experiment_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    user_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    start_time: Option<i64>,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+}
+
+const RUN_NAME_TAG: &str = "mlflow.runName";
+
+async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Result<Response> {
+    let exp_id = parse_experiment_id(req.experiment_id.as_deref().unwrap_or("0"))?;
+    let exp = experiments::load(&state, exp_id).await?;
+    if exp.lifecycle_stage != "active" {
+        return Err(Error::InvalidState(format!(
+            "The experiment {exp_id} must be in the 'active' state. Current state is {}.",
+            exp.lifecycle_stage
+        )));
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (i, t) in req.tags.iter().enumerate() {
+        let key = validate::name(t.key.as_deref(), &format!("tags[{i}].key"))?;
+        let value = t.value.clone().unwrap_or_default();
+        validate::max_len(&format!("tags[{i}].value"), &value, validate::MAX_TAG_VALUE_LEN)?;
+        tags.retain(|(k, _)| k != &key);
+        tags.push((key, value));
+    }
+    let tag_name = tags.iter().find(|(k, _)| k == RUN_NAME_TAG).map(|(_, v)| v.clone());
+    let run_name = req.run_name.clone().filter(|n| !n.is_empty());
+    if let (Some(a), Some(b)) = (&run_name, &tag_name)
+        && a != b
+    {
+        return Err(Error::invalid(format!(
+            "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{a}', mlflow.runName='{b}')."
+        )));
+    }
+    let name = run_name.or(tag_name.clone()).unwrap_or_else(names::random_run_name);
+    if tag_name.is_none() {
+        tags.push((RUN_NAME_TAG.to_string(), name.clone()));
+    }
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    let artifact_uri = format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
+    let start_time = req.start_time.unwrap_or_else(now_ms);
+    let mut tx = state.db.write.begin().await?;
+    sqlx::query(
+        "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, artifact_uri, lifecycle_stage)
+         VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, 'active')",
+    )
+    .bind(&run_id)
+    .bind(exp_id)
+    .bind(&name)
+    .bind(req.user_id.clone().unwrap_or_default())
+    .bind(start_time)
+    .bind(&artifact_uri)
+    .execute(&mut *tx)
+    .await?;
+    for (k, v) in &tags {
+        sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)")
+            .bind(&run_id)
+            .bind(k)
+            .bind(v)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let (_, run) = load(&state, &run_id).await?;
+    Ok(json_text(format!("{{\"run\":{run}}}")))
+}
+
+#[derive(Debug, Deserialize)]
+struct RunIdReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_uuid: Option<String>,
+}
+
+impl RunIdReq {
+    fn id(&self) -> Result<&str> {
+        run_id_of(&self.run_id, &self.run_uuid)
+    }
+}
+
+fn run_id_of<'a>(run_id: &'a Option<String>, run_uuid: &'a Option<String>) -> Result<&'a str> {
+    match (run_id.as_deref(), run_uuid.as_deref()) {
+        (Some(id), _) if !id.is_empty() => Ok(id),
+        (_, Some(id)) if !id.is_empty() => Ok(id),
+        _ => required(&None, "run_id"),
+    }
+}
+
+async fn get_run(State(state): State<AppState>, Msg(req): Msg<RunIdReq>) -> Result<Response> {
+    let (_, run) = load(&state, req.id()?).await?;
+    Ok(json_text(format!("{{\"run\":{run}}}")))
+}
+
+#[derive(Debug, Deserialize)]
+struct UpdateReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_uuid: Option<String>,
+    #[serde(default, deserialize_with = "status_de")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    end_time: Option<i64>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_name: Option<String>,
+}
+
+const STATUSES: [&str; 5] = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"];
+
+fn status_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    let s = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s,
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i @ 1..=5) => STATUSES[(i - 1) as usize].to_string(),
+            _ => String::new(),
+        },
+        Some(_) => String::new(),
+    };
+    if STATUSES.contains(&s.as_str()) {
+        Ok(Some(s))
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "unknown run status '{s}': use one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED"
+        )))
+    }
+}
+
+async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Result<Json<Value>> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    active(&state, &run_id).await?;
+    let mut tx = state.db.write.begin().await?;
+    if let Some(status) = &req.status {
+        sqlx::query("UPDATE runs SET status = ? WHERE run_uuid = ?")
+            .bind(status)
+            .bind(&run_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(end) = req.end_time {
+        sqlx::query("UPDATE runs SET end_time = ? WHERE run_uuid = ?")
+            .bind(end)
+            .bind(&run_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(name) = req.run_name.as_deref().filter(|n| !n.is_empty()) {
+        sqlx::query("UPDATE runs SET name = ? WHERE run_uuid = ?")
+            .bind(name)
+            .bind(&run_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)")
+            .bind(&run_id)
+            .bind(RUN_NAME_TAG)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    let (info, _) = load(&state, &run_id).await?;
+    Ok(Json(json!({"run_info": info})))
+}
+
+async fn set_run_lifecycle(state: &AppState, run_id: &str, to: &str) -> Result<Json<Value>> {
+    meta(state, run_id).await?;
+    let deleted_time = if to == "deleted" { Some(now_ms()) } else { None };
+    sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?")
+        .bind(to)
+        .bind(deleted_time)
+        .bind(run_id)
+        .execute(&state.db.write)
+        .await?;
+    state.runs_cache.forget(run_id);
+    Ok(Json(json!({})))
+}
+
+async fn delete(State(state): State<AppState>, Msg(req): Msg<RunIdReq>) -> Result<Json<Value>> {
+    set_run_lifecycle(&state, req.id()?, "deleted").await
+}
+
+async fn restore(State(state): State<AppState>, Msg(req): Msg<RunIdReq>) -> Result<Json<Value>> {
+    set_run_lifecycle(&state, req.id()?, "active").await
+}
+
+// ---- logging ----
+
+#[derive(Debug, Deserialize)]
+struct MetricReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_uuid: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    key: Option<String>,
+    #[serde(default, deserialize_with = "opt_f64")]
+    value: Option<f64>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    timestamp: Option<i64>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    step: Option<i64>,
+    #[serde(default, deserialize_with = "opt_string")]
+    model_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    dataset_name: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    dataset_digest: Option<String>,
+}
+
+/// A validated metric ready to insert.
+#[derive(Debug)]
+pub struct NewMetric {
+    key: String,
+    value: f64,
+    is_nan: bool,
+    timestamp: i64,
+    step: i64,
+    model_id: Option<String>,
+    dataset_name: Option<String>,
+    dataset_digest: Option<String>,
+}
+
+fn check_metric(m: &MetricReq, path: &str) -> Result<NewMetric> {
+    let p = |field: &str| if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+    let key = validate::name(m.key.as_deref(), &p("key"))?;
+    let value = m.value.ok_or_else(|| crate::extract::missing(&p("value")))?;
+    let timestamp = m.timestamp.ok_or_else(|| crate::extract::missing(&p("timestamp")))?;
+    if timestamp < 0 {
+        return Err(Error::invalid(format!(
+            "Invalid value {timestamp} for parameter '{}' supplied: metric '{key}' (value={value}). Timestamp must be a nonnegative long (64-bit integer) ",
+            p("timestamp")
+        )));
+    }
+    let (value, is_nan) = if value.is_nan() {
+        (0.0, true)
+    } else if value.is_infinite() {
+        (if value > 0.0 { f64::MAX } else { f64::MIN }, false)
+    } else {
+        (value, false)
+    };
+    Ok(NewMetric {
+        key,
+        value,
+        is_nan,
+        timestamp,
+        step: m.step.unwrap_or(0),
+        model_id: m.model_id.clone().filter(|s| !s.is_empty()),
+        dataset_name: m.dataset_name.clone().filter(|s| !s.is_empty()),
+        dataset_digest: m.dataset_digest.clone().filter(|s| !s.is_empty()),
+    })
+}
+
+fn insert_metric<'q>(run_id: &'q str, m: &'q NewMetric) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO metrics (run_uuid, key, value, value_bits, is_nan, timestamp, step, model_id, dataset_name, dataset_digest)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(run_id)
+    .bind(&m.key)
+    .bind(m.value)
+    .bind(m.value.to_bits() as i64)
+    .bind(m.is_nan as i64)
+    .bind(m.timestamp)
+    .bind(m.step)
+    .bind(&m.model_id)
+    .bind(&m.dataset_name)
+    .bind(&m.dataset_digest)
+}
+
+async fn log_metric(State(state): State<AppState>, Msg(req): Msg<MetricReq>) -> Result<Json<Value>> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let metric = check_metric(&req, "")?;
+    active(&state, &run_id).await?;
+    state.metric_writer.write(run_id, metric).await?;
+    Ok(Json(json!({})))
+}
+
+/// Group commit for single-metric logging: concurrent `log-metric` calls are written in
+/// one transaction, so throughput does not stop at one commit per request.
+#[derive(Debug)]
+pub struct MetricWriter {
+    jobs: tokio::sync::mpsc::Sender<MetricJob>,
+}
+
+#[derive(Debug)]
+struct MetricJob {
+    run_id: String,
+    metric: NewMetric,
+    done: tokio::sync::oneshot::Sender<Result<()>>,
+}
+
+impl MetricWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn start(pool: sqlx::SqlitePool) -> Self {
+        let (jobs, mut rx) = tokio::sync::mpsc::channel::<MetricJob>(4096);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(256);
+            while let Some(first) = rx.recv().await {
+                batch.push(first);
+                while batch.len() < 256 {
+                    match rx.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let outcome = Self::write_batch(&pool, &batch).await;
+                for job in batch.drain(..) {
+                    let result = match &outcome {
+                        Ok(()) => Ok(()),
+                        // Retry alone so that one bad row does not fail its neighbours.
+                        Err(_) => insert_metric(&job.run_id, &job.metric)
+                            .execute(&pool)
+                            .await
+                            .map(|_| ())
+                            .map_err(Error::from),
+                    };
+                    let _ = job.done.send(result);
+                }
+            }
+        });
+        Self { jobs }
+    }
+
+    async fn write_batch(pool: &sqlx::SqlitePool, batch: &[MetricJob]) -> Result<()> {
+        if let [job] = batch {
+            insert_metric(&job.run_id, &job.metric).execute(pool).await?;
+            return Ok(());
+        }
+        let mut tx = pool.begin().await?;
+        for job in batch {
+            insert_metric(&job.run_id, &job.metric).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues one metric and waits until it is committed.
+    pub async fn write(&self, run_id: String, metric: NewMetric) -> Result<()> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(MetricJob { run_id, metric, done })
+            .await
+            .map_err(|_| Error::internal("metric writer stopped"))?;
+        wait.await.map_err(|_| Error::internal("metric writer dropped a job"))?
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ParamReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_uuid: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    key: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    value: Option<String>,
+}
+
+/// Inserts params, refusing to change an existing value (MLflow's rule).
+async fn insert_params(
+    conn: &mut sqlx::SqliteConnection,
+    run_id: &str,
+    params: &[(String, String)],
+) -> Result<()> {
+    for (key, value) in params {
+        let existing: Option<String> = sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = ? AND key = ?")
+            .bind(run_id)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        match existing {
+            Some(old) if &old == value => {}
+            Some(old) => {
+                return Err(Error::invalid(format!(
+                    "Changing param values is not allowed. Param with key='{key}' was already logged with value='{old}' for run ID='{run_id}'. Attempted logging new value '{value}'."
+                )));
+            }
+            None => {
+                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)")
+                    .bind(run_id)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn log_param(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Result<Json<Value>> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let key = validate::name(req.key.as_deref(), "key")?;
+    let value = req.value.clone().unwrap_or_default();
+    validate::max_len("Param value", &value, validate::MAX_PARAM_VALUE_LEN)?;
+    active(&state, &run_id).await?;
+    let mut tx = state.db.write.begin().await?;
+    insert_params(&mut tx, &run_id, &[(key, value)]).await?;
+    tx.commit().await?;
+    Ok(Json(json!({})))
+}
+
+async fn upsert_tag(conn: &mut sqlx::SqliteConnection, run_id: &str, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)")
+        .bind(run_id)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
+    if key == RUN_NAME_TAG {
+        sqlx::query("UPDATE runs SET name = ? WHERE run_uuid = ?")
+            .bind(value)
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn set_tag(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Result<Json<Value>> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let key = validate::name(req.key.as_deref(), "key")?;
+    let value = req.value.clone().unwrap_or_default();
+    validate::max_len("value", &value, validate::MAX_TAG_VALUE_LEN)?;
+    active(&state, &run_id).await?;
+    let mut conn = state.db.write.acquire().await?;
+    upsert_tag(&mut conn, &run_id, &key, &value).await?;
+    Ok(Json(json!({})))
+}
+
+async fn delete_tag(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Result<Json<Value>> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let key = required(&req.key, "key")?;
+    active(&state, &run_id).await?;
+    let done = sqlx::query("DELETE FROM tags WHERE run_uuid = ? AND key = ?")
+        .bind(&run_id)
+        .bind(key)
+        .execute(&state.db.write)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")));
+    }
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default)]
+    metrics: Vec<MetricReq>,
+    #[serde(default)]
+    params: Vec<KeyValue>,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+}
+
+fn batch_limit(what: &str, limit: usize, n: usize) -> Result<()> {
+    if n > limit {
+        return Err(Error::invalid(format!(
+            "A batch logging request can contain at most {limit} {what}. Got {n} {what}. Please split up {what} across multiple requests and try again."
+        )));
+    }
+    Ok(())
+}
+
+async fn log_batch(State(state): State<AppState>, Msg(req): Msg<BatchReq>) -> Result<Json<Value>> {
+    let run_id = required(&req.run_id, "run_id")?.to_string();
+    batch_limit("metrics", 1000, req.metrics.len())?;
+    batch_limit("params", 100, req.params.len())?;
+    batch_limit("tags", 100, req.tags.len())?;
+    batch_limit("metrics, params, and tags", 1000, req.metrics.len() + req.params.len() + req.tags.len())?;
+    let metrics = req
+        .metrics
+        .iter()
+        .enumerate()
+        .map(|(i, m)| check_metric(m, &format!("metrics[{i}]")))
+        .collect::<Result<Vec<_>>>()?;
+    let mut params: Vec<(String, String)> = Vec::new();
+    let mut dupes = Vec::new();
+    for (i, p) in req.params.iter().enumerate() {
+        let key = validate::name(p.key.as_deref(), &format!("params[{i}].key"))?;
+        let value = p.value.clone().unwrap_or_default();
+        validate::max_len("Param value", &value, validate::MAX_PARAM_VALUE_LEN)?;
+        if params.iter().any(|(k, _)| k == &key) {
+            dupes.push(key.clone());
+        }
+        params.push((key, value));
+    }
+    if !dupes.is_empty() {
+        return Err(Error::invalid(format!(
+            "Duplicate parameter keys have been submitted: {dupes:?}. Please ensure the request contains only one param value per param key."
+        )));
+    }
+    let mut tags = Vec::new();
+    for (i, t) in req.tags.iter().enumerate() {
+        let key = validate::name(t.key.as_deref(), &format!("tags[{i}].key"))?;
+        let value = t.value.clone().unwrap_or_default();
+        validate::max_len(&format!("tags[{i}].value"), &value, validate::MAX_TAG_VALUE_LEN)?;
+        tags.push((key, value));
+    }
+    active(&state, &run_id).await?;
+    let mut tx = state.db.write.begin().await?;
+    insert_params(&mut tx, &run_id, &params).await?;
+    for m in &metrics {
+        insert_metric(&run_id, m).execute(&mut *tx).await?;
+    }
+    for (k, v) in &tags {
+        upsert_tag(&mut tx, &run_id, k, v).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct InputsReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default)]
+    datasets: Vec<Value>,
+    #[serde(default)]
+    models: Vec<Value>,
+}
+
+async fn append_io(state: &AppState, run_id: &str, items: Vec<(&str, Value)>) -> Result<()> {
+    let mut tx = state.db.write.begin().await?;
+    let start: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_inputs WHERE run_uuid = ?")
+        .bind(run_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    for (i, (kind, body)) in items.into_iter().enumerate() {
+        sqlx::query("INSERT INTO run_inputs (run_uuid, position, kind, body) VALUES (?, ?, ?, ?)")
+            .bind(run_id)
+            .bind(start + i as i64)
+            .bind(kind)
+            .bind(body.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn log_inputs(State(state): State<AppState>, Msg(req): Msg<InputsReq>) -> Result<Json<Value>> {
+    let run_id = required(&req.run_id, "run_id")?.to_string();
+    for (i, d) in req.datasets.iter().enumerate() {
+        let ok = d.get("dataset").and_then(|ds| ds.get("name")).is_some_and(Value::is_string);
+        if !ok {
+            return Err(Error::invalid(format!(
+                "Invalid value for parameter 'datasets[{i}]': each dataset input needs dataset.name"
+            )));
+        }
+    }
+    active(&state, &run_id).await?;
+    let items = req
+        .datasets
+        .into_iter()
+        .map(|d| ("dataset", d))
+        .chain(req.models.into_iter().map(|m| ("model", m)))
+        .collect();
+    append_io(&state, &run_id, items).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct OutputsReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default)]
+    models: Option<Vec<Value>>,
+}
+
+async fn log_outputs(State(state): State<AppState>, Msg(req): Msg<OutputsReq>) -> Result<Json<Value>> {
+    let run_id = required(&req.run_id, "run_id")?.to_string();
+    let models = req.models.ok_or_else(|| crate::extract::missing("models"))?;
+    active(&state, &run_id).await?;
+    append_io(&state, &run_id, models.into_iter().map(|m| ("output", m)).collect()).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct LogModelReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    model_json: Option<String>,
+}
+
+async fn log_model(State(state): State<AppState>, Msg(req): Msg<LogModelReq>) -> Result<Json<Value>> {
+    let run_id = required(&req.run_id, "run_id")?.to_string();
+    let model_json = required(&req.model_json, "model_json")?;
+    let model: Value = serde_json::from_str(model_json).map_err(|_| {
+        Error::invalid(format!("Malformed model info. \n {model_json} \n is not a valid JSON."))
+    })?;
+    let missing: Vec<&str> = ["artifact_path", "flavors", "utc_time_created", "run_id"]
+        .into_iter()
+        .filter(|k| model.get(k).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::invalid(format!("Model json is missing mandatory fields: {missing:?}")));
+    }
+    active(&state, &run_id).await?;
+    // MLflow appends the model to the run's `mlflow.log-model.history` tag.
+    let mut conn = state.db.write.acquire().await?;
+    let old: Option<String> = sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = ? AND key = 'mlflow.log-model.history'")
+        .bind(&run_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let mut history: Vec<Value> = old.and_then(|o| serde_json::from_str(&o).ok()).unwrap_or_default();
+    history.push(model);
+    let value = Value::Array(history).to_string();
+    upsert_tag(&mut conn, &run_id, "mlflow.log-model.history", &value).await?;
+    Ok(Json(json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryReq {
+    #[serde(default, deserialize_with = "opt_string")]
+    run_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    run_uuid: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    metric_key: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    page_token: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    max_results: Option<i64>,
+}
+
+async fn metric_history(State(state): State<AppState>, Msg(req): Msg<HistoryReq>) -> Result<Json<Value>> {
+    let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
+    let key = required(&req.metric_key, "metric_key")?.to_string();
+    if let Some(n) = req.max_results
+        && n <= 0
+    {
+        return Err(Error::invalid(format!(
+            "Invalid value {n} for parameter 'max_results' supplied. It must be a positive integer."
+        )));
+    }
+    meta(&state, &run_id).await?;
+    let offset = search::decode_page_token(req.page_token.as_deref())?;
+    let limit = req.max_results.unwrap_or(i64::MAX / 2);
+    let rows = sqlx::query(
+        "SELECT key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics
+         WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, rowid LIMIT ? OFFSET ?",
+    )
+    .bind(&run_id)
+    .bind(&key)
+    .bind(limit.saturating_add(1))
+    .bind(offset)
+    .fetch_all(&state.db.read)
+    .await?;
+    let more = rows.len() as i64 > limit;
+    let metrics: Vec<Metric> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|row| Metric {
+            key: row.get("key"),
+            value: metric_value(row),
+            timestamp: row.get("timestamp"),
+            step: row.get("step"),
+            model_id: row.get("model_id"),
+            dataset_name: row.get("dataset_name"),
+            dataset_digest: row.get("dataset_digest"),
+            run_id: Some(run_id.clone()),
+        })
+        .collect();
+    let mut body = serde_json::Map::new();
+    if !metrics.is_empty() {
+        body.insert("metrics".into(), serde_json::to_value(metrics).map_err(Error::internal)?);
+    }
+    if more {
+        body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
+    }
+    Ok(Json(Value::Object(body)))
+}
+
+// ---- search ----
+
+#[derive(Debug, Deserialize)]
+struct SearchReq {
+    #[serde(default, deserialize_with = "string_list")]
+    experiment_ids: Vec<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    filter: Option<String>,
+    #[serde(default, deserialize_with = "view_type_de")]
+    run_view_type: Option<String>,
+    #[serde(default, deserialize_with = "opt_i64")]
+    max_results: Option<i64>,
+    #[serde(default, deserialize_with = "string_list")]
+    order_by: Vec<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    page_token: Option<String>,
+}
+
+/// Maps a run attribute name (with MLflow's aliases) to its column.
+fn run_column(key: &str) -> Option<(&'static str, bool)> {
+    // (column, numeric)
+    Some(match key {
+        "run_id" => ("r.run_uuid", false),
+        "run_name" | "run name" | "Run name" | "Run Name" => ("r.name", false),
+        "status" => ("r.status", false),
+        "user_id" => ("r.user_id", false),
+        "artifact_uri" => ("r.artifact_uri", false),
+        "lifecycle_stage" => ("r.lifecycle_stage", false),
+        "start_time" | "created" | "Created" => ("r.start_time", true),
+        "end_time" => ("r.end_time", true),
+        _ => return None,
+    })
+}
+
+const RUN_ATTRS: &str = "['artifact_uri', 'end_time', 'run_id', 'run_name', 'start_time', 'status', 'user_id']";
+
+fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<()> {
+    match f.entity {
+        Entity::Metric => {
+            f.expect_ops(&[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge])?;
+            let v = f.number_value()?;
+            qb.push(" EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ");
+            qb.push_bind(f.key.clone());
+            qb.push(format!(" AND m.is_nan = 0 AND m.value {} ", f.op.sql()));
+            qb.push_bind(v);
+            qb.push(")");
+        }
+        Entity::Param | Entity::Tag => {
+            let table = if f.entity == Entity::Param { "params" } else { "tags" };
+            match f.op {
+                Op::IsNull | Op::IsNotNull => {
+                    qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
+                    qb.push(format!(" (SELECT 1 FROM {table} p WHERE p.run_uuid = r.run_uuid AND p.key = "));
+                    qb.push_bind(f.key.clone());
+                    qb.push(")");
+                }
+                _ => {
+                    f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
+                    qb.push(format!(" EXISTS (SELECT 1 FROM {table} p WHERE p.run_uuid = r.run_uuid AND p.key = "));
+                    qb.push_bind(f.key.clone());
+                    qb.push(" AND");
+                    search::push_string_comparison(qb, "p.value", f)?;
+                    qb.push(")");
+                }
+            }
+        }
+        Entity::Attribute => {
+            let Some((column, numeric)) = run_column(&f.key) else {
+                return Err(Error::invalid(format!(
+                    "Invalid attribute key '{}' specified. Valid keys are '{RUN_ATTRS}'",
+                    f.key
+                )));
+            };
+            if numeric {
+                f.expect_ops(&[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge])?;
+                qb.push(format!(" {column} {} ", f.op.sql()));
+                qb.push_bind(f.number_value()?);
+            } else {
+                if matches!(f.op, Op::In | Op::NotIn) && column != "r.run_uuid" {
+                    return Err(Error::invalid(
+                        "Only ['run_id'] attributes support comparison with a list of quoted string values.",
+                    ));
+                }
+                f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn])?;
+                search::push_string_comparison(qb, column, f)?;
+            }
+        }
+        Entity::Dataset => {
+            f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn])?;
+            let field = match f.key.as_str() {
+                "name" => "$.dataset.name",
+                "digest" => "$.dataset.digest",
+                "context" => "$.tags[0].value",
+                other => {
+                    return Err(Error::invalid(format!(
+                        "Invalid dataset key '{other}' specified. Valid keys are '{{'name', 'digest', 'context'}}'"
+                    )));
+                }
+            };
+            qb.push(" EXISTS (SELECT 1 FROM run_inputs i WHERE i.run_uuid = r.run_uuid AND i.kind = 'dataset' AND");
+            search::push_string_comparison(qb, &format!("json_extract(i.body, '{field}')"), f)?;
+            qb.push(")");
+        }
+    }
+    Ok(())
+}
+
+async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Result<Response> {
+    let limit = search::max_results(req.max_results, 1000, 50_000)?;
+    let offset = search::decode_page_token(req.page_token.as_deref())?;
+    let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
+    let exp_ids = req
+        .experiment_ids
+        .iter()
+        .map(|id| parse_experiment_id(id))
+        .collect::<Result<Vec<i64>>>()?;
+    let orders = req.order_by.iter().map(|o| search::parse_order_by(o)).collect::<Result<Vec<_>>>()?;
+
+    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM runs r"));
+    // Joins for ordering come first so that their binds precede the WHERE binds.
+    let mut order_sql = Vec::new();
+    let mut seen = Vec::new();
+    for (i, o) in orders.iter().enumerate() {
+        if seen.contains(&(o.entity, o.key.clone())) {
+            return Err(Error::invalid(format!("`order_by` contains duplicate fields: {:?}", req.order_by)));
+        }
+        seen.push((o.entity, o.key.clone()));
+        let dir = if o.ascending { "ASC" } else { "DESC" };
+        match o.entity {
+            Entity::Metric | Entity::Param | Entity::Tag => {
+                let table = match o.entity {
+                    Entity::Metric => "latest_metrics",
+                    Entity::Param => "params",
+                    _ => "tags",
+                };
+                qb.push(format!(" LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "));
+                qb.push_bind(o.key.clone());
+                if o.entity == Entity::Metric {
+                    order_sql.push(format!(
+                        "(CASE WHEN o{i}.run_uuid IS NULL THEN 2 WHEN o{i}.is_nan = 1 THEN 1 ELSE 0 END), o{i}.value {dir}"
+                    ));
+                } else {
+                    order_sql.push(format!("(o{i}.run_uuid IS NULL), o{i}.value {dir}"));
+                }
+            }
+            Entity::Attribute => {
+                let column = match o.key.as_str() {
+                    "experiment_id" => "r.experiment_id",
+                    key => match run_column(key) {
+                        Some((c, _)) => c,
+                        None => {
+                            return Err(Error::invalid(format!(
+                                "Invalid attribute key '{key}' specified. Valid keys are '{RUN_ATTRS}'"
+                            )));
+                        }
+                    },
+                };
+                order_sql.push(format!("({column} IS NULL), {column} {dir}"));
+            }
+            Entity::Dataset => return Err(Error::invalid("Ordering by dataset is not supported")),
+        }
+    }
+    let by_start = orders
+        .iter()
+        .any(|o| o.entity == Entity::Attribute && matches!(o.key.as_str(), "start_time" | "created" | "Created"));
+    if !by_start {
+        order_sql.push("r.start_time DESC".into());
+    }
+    order_sql.push("r.run_uuid ASC".into());
+
+    qb.push(" WHERE r.experiment_id IN (");
+    if exp_ids.is_empty() {
+        qb.push("NULL");
+    } else {
+        let mut sep = qb.separated(", ");
+        for id in &exp_ids {
+            sep.push_bind(*id);
+        }
+    }
+    qb.push(") AND ");
+    qb.push(experiments::view_type_clause(req.run_view_type.as_deref(), "r.lifecycle_stage")?);
+    for f in &filters {
+        qb.push(" AND");
+        push_run_filter(&mut qb, f)?;
+    }
+    qb.push(" ORDER BY ");
+    qb.push(order_sql.join(", "));
+    qb.push(" LIMIT ");
+    qb.push_bind(limit + 1);
+    qb.push(" OFFSET ");
+    qb.push_bind(offset);
+    let started = std::time::Instant::now();
+    let rows = qb.build().fetch_all(&state.db.read).await?;
+    let more = rows.len() as i64 > limit;
+    let infos: Vec<RunInfo> = rows.iter().take(limit as usize).map(info_from_row).collect();
+    let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
+    let runs_ms = started.elapsed().as_secs_f64() * 1e3;
+    let parts = load_parts(&state, &ids).await?;
+    let data_ms = started.elapsed().as_secs_f64() * 1e3 - runs_ms;
+    let mut out = String::with_capacity(64 + infos.len() * 600);
+    out.push('{');
+    if !infos.is_empty() {
+        out.push_str("\"runs\":[");
+        for (i, info) in infos.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            render_run(&mut out, info, &parts)?;
+        }
+        out.push(']');
+    }
+    if more {
+        if !infos.is_empty() {
+            out.push(',');
+        }
+        out.push_str("\"next_page_token\":\"");
+        out.push_str(&search::encode_page_token(offset + limit));
+        out.push('"');
+    }
+    out.push('}');
+    tracing::debug!(runs = ids.len(), runs_ms, data_ms, total_ms = started.elapsed().as_secs_f64() * 1e3, "search runs");
+    Ok(json_text(out))
+}

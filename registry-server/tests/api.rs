@@ -1,0 +1,591 @@
+//! End-to-end tests of the HTTP API, in-process (`oneshot`) and over real TCP.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use registry_server::{AppState, Settings, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct TestApp {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    bytes: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(Value::Null)
+    }
+}
+
+async fn test_app_with(settings: Settings) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = AppState::open(
+        &dir.path().join("mlruns.db"),
+        dir.path().join("artifacts").to_str().expect("utf8 path"),
+        settings,
+    )
+    .await
+    .expect("open state");
+    TestApp { router: app(state), _dir: dir }
+}
+
+async fn test_app() -> TestApp {
+    test_app_with(Settings::default()).await
+}
+
+impl TestApp {
+    async fn raw(&self, req: Request<Body>) -> Reply {
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes().to_vec();
+        Reply { status, headers, bytes }
+    }
+
+    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        let reply = self.raw(req.body(body).expect("request")).await;
+        (reply.status, reply.json())
+    }
+
+    async fn ok(&self, method: &str, uri: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, uri, body).await;
+        assert_eq!(status, StatusCode::OK, "{method} {uri}: {v}");
+        v
+    }
+
+    async fn create_run(&self, exp: &str) -> String {
+        let v = self
+            .ok("POST", "/api/2.0/mlflow/runs/create", Some(json!({"experiment_id": exp, "start_time": 1000, "user_id": "me"})))
+            .await;
+        v["run"]["info"]["run_id"].as_str().expect("run id").to_string()
+    }
+}
+
+/// Asserts an MLflow error: status, error_code, and a message fragment.
+async fn check_error(app: &TestApp, method: &str, uri: &str, body: Option<&str>, status: u16, code: &str, fragment: &str) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if body.is_some() {
+        req = req.header(header::CONTENT_TYPE, "application/json");
+    }
+    let reply = app
+        .raw(req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("request"))
+        .await;
+    let v = reply.json();
+    assert_eq!(reply.status.as_u16(), status, "{method} {uri} {body:?}: {v}");
+    assert_eq!(v["error_code"], code, "{method} {uri} {body:?}: {v}");
+    let message = v["message"].as_str().unwrap_or_default();
+    assert!(message.contains(fragment), "{method} {uri}: message {message:?} lacks {fragment:?}");
+    assert!(!message.to_lowercase().contains("sqlite") && !message.contains("SELECT"), "leaks SQL: {message}");
+}
+
+#[tokio::test]
+async fn fresh_store_has_default_experiment() {
+    let app = test_app().await;
+    let v = app.ok("GET", "/api/2.0/mlflow/experiments/get?experiment_id=0", None).await;
+    assert_eq!(v["experiment"]["name"], "Default");
+    assert_eq!(v["experiment"]["artifact_location"], "mlflow-artifacts:/0");
+    assert_eq!(v["experiment"]["lifecycle_stage"], "active");
+    let v = app.ok("GET", "/api/2.0/mlflow/experiments/get-by-name?experiment_name=Default", None).await;
+    assert_eq!(v["experiment"]["experiment_id"], "0");
+}
+
+#[tokio::test]
+async fn experiment_lifecycle() {
+    let app = test_app().await;
+    let v = app
+        .ok("POST", "/api/2.0/mlflow/experiments/create", Some(json!({"name": "ragas", "tags": [{"key": "team", "value": "dsp"}]})))
+        .await;
+    let id = v["experiment_id"].as_str().expect("id").to_string();
+    assert_eq!(id, "1");
+    check_error(&app, "POST", "/api/2.0/mlflow/experiments/create", Some(r#"{"name":"ragas"}"#), 400, "RESOURCE_ALREADY_EXISTS", "already exists").await;
+    let v = app.ok("GET", &format!("/api/2.0/mlflow/experiments/get?experiment_id={id}"), None).await;
+    assert_eq!(v["experiment"]["tags"], json!([{"key": "team", "value": "dsp"}]));
+    assert_eq!(v["experiment"]["artifact_location"], "mlflow-artifacts:/1");
+
+    app.ok("POST", "/api/2.0/mlflow/experiments/update", Some(json!({"experiment_id": id, "new_name": "ragas2"}))).await;
+    let v = app
+        .ok("POST", "/api/2.0/mlflow/experiments/search", Some(json!({"filter": "name LIKE 'raga%'", "max_results": 10})))
+        .await;
+    assert_eq!(v["experiments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["experiments"][0]["name"], "ragas2");
+
+    app.ok("POST", "/api/2.0/mlflow/experiments/delete", Some(json!({"experiment_id": id}))).await;
+    let v = app.ok("GET", "/api/2.0/mlflow/experiments/search?view_type=ACTIVE_ONLY", None).await;
+    assert_eq!(v["experiments"].as_array().map(Vec::len), Some(1));
+    let v = app.ok("GET", "/api/2.0/mlflow/experiments/search?view_type=DELETED_ONLY", None).await;
+    assert_eq!(v["experiments"][0]["lifecycle_stage"], "deleted");
+    app.ok("POST", "/api/2.0/mlflow/experiments/restore", Some(json!({"experiment_id": id}))).await;
+
+    // Paging: 3 experiments with max_results 2 → a token, then the rest.
+    app.ok("POST", "/api/2.0/mlflow/experiments/create", Some(json!({"name": "third"}))).await;
+    let v = app.ok("POST", "/api/2.0/mlflow/experiments/search", Some(json!({"max_results": 2}))).await;
+    let token = v["next_page_token"].as_str().expect("token").to_string();
+    assert_eq!(token, "eyJvZmZzZXQiOiAyfQ==");
+    let v = app
+        .ok("POST", "/api/2.0/mlflow/experiments/search", Some(json!({"max_results": 2, "page_token": token})))
+        .await;
+    assert_eq!(v["experiments"].as_array().map(Vec::len), Some(1));
+    assert!(v.get("next_page_token").is_none());
+}
+
+#[tokio::test]
+async fn run_logging_round_trip() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    let base = "/api/2.0/mlflow/runs";
+    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "loss", "value": 0.5, "timestamp": 10, "step": 1}))).await;
+    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "loss", "value": 0.25, "timestamp": 20, "step": 2}))).await;
+    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "nan", "value": "NaN", "timestamp": 20}))).await;
+    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "inf", "value": "Infinity", "timestamp": 20}))).await;
+    app.ok("POST", &format!("{base}/log-parameter"), Some(json!({"run_id": run, "key": "lr", "value": "0.1"}))).await;
+    app.ok("POST", &format!("{base}/log-parameter"), Some(json!({"run_id": run, "key": "lr", "value": "0.1"}))).await;
+    check_error(&app, "POST", &format!("{base}/log-parameter"), Some(&json!({"run_id": run, "key": "lr", "value": "0.2"}).to_string()), 400, "INVALID_PARAMETER_VALUE", "Changing param values is not allowed").await;
+    app.ok("POST", &format!("{base}/set-tag"), Some(json!({"run_id": run, "key": "raga", "value": "yaman"}))).await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-batch"),
+        Some(json!({"run_id": run, "metrics": [{"key": "acc", "value": 0.9, "timestamp": 5, "step": 0}], "params": [{"key": "bs", "value": "4"}], "tags": [{"key": "t", "value": "v"}]})),
+    )
+    .await;
+
+    let v = app.ok("GET", &format!("{base}/get?run_id={run}"), None).await;
+    let info = &v["run"]["info"];
+    assert_eq!(info["run_uuid"], info["run_id"]);
+    assert_eq!(info["status"], "RUNNING");
+    assert_eq!(info["artifact_uri"], format!("mlflow-artifacts:/0/{run}/artifacts"));
+    let metrics = v["run"]["data"]["metrics"].as_array().expect("metrics").clone();
+    let value_of = |k: &str| metrics.iter().find(|m| m["key"] == k).map(|m| m["value"].clone());
+    assert_eq!(value_of("loss"), Some(json!(0.25)));
+    assert_eq!(value_of("nan"), Some(json!("NaN")));
+    assert_eq!(value_of("inf"), Some(json!(1.7976931348623157e308)));
+    assert_eq!(value_of("acc"), Some(json!(0.9)));
+    let tags = v["run"]["data"]["tags"].as_array().expect("tags");
+    assert!(tags.iter().any(|t| t["key"] == "mlflow.runName"));
+
+    let v = app.ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=loss"), None).await;
+    let values: Vec<f64> = v["metrics"].as_array().expect("history").iter().filter_map(|m| m["value"].as_f64()).collect();
+    assert_eq!(values, [0.5, 0.25]);
+
+    let v = app.ok("POST", &format!("{base}/update"), Some(json!({"run_id": run, "status": "FINISHED", "end_time": 99}))).await;
+    assert_eq!(v["run_info"]["status"], "FINISHED");
+    assert_eq!(v["run_info"]["end_time"], 99);
+
+    app.ok("POST", &format!("{base}/delete"), Some(json!({"run_id": run}))).await;
+    check_error(&app, "POST", &format!("{base}/log-metric"), Some(&json!({"run_id": run, "key": "x", "value": 1, "timestamp": 1}).to_string()), 400, "INVALID_STATE", "must be in the 'active' state").await;
+    app.ok("POST", &format!("{base}/restore"), Some(json!({"run_id": run}))).await;
+    app.ok("POST", &format!("{base}/delete-tag"), Some(json!({"run_id": run, "key": "raga"}))).await;
+    check_error(&app, "POST", &format!("{base}/delete-tag"), Some(&json!({"run_id": run, "key": "raga"}).to_string()), 404, "RESOURCE_DOES_NOT_EXIST", "No tag").await;
+}
+
+#[tokio::test]
+async fn run_search_filters_order_and_pages() {
+    let app = test_app().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let run = app.create_run("0").await;
+        app.ok("POST", "/api/2.0/mlflow/runs/log-metric", Some(json!({"run_id": run, "key": "acc", "value": i as f64 / 10.0, "timestamp": 1}))).await;
+        app.ok("POST", "/api/2.0/mlflow/runs/log-parameter", Some(json!({"run_id": run, "key": "fold", "value": format!("f{}", i % 2)}))).await;
+        ids.push(run);
+    }
+    let search = |filter: &str, order: Value, max: i64, token: Option<String>| {
+        let mut body = json!({"experiment_ids": ["0"], "filter": filter, "order_by": order, "max_results": max});
+        if let Some(t) = token {
+            body["page_token"] = json!(t);
+        }
+        body
+    };
+    let accs = |v: &Value| -> Vec<f64> {
+        v["runs"].as_array().map(|runs| {
+            runs.iter().filter_map(|r| r["data"]["metrics"][0]["value"].as_f64()).collect()
+        }).unwrap_or_default()
+    };
+    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("metrics.acc >= 0.2 AND params.fold = 'f0'", json!(["metrics.acc DESC"]), 10, None))).await;
+    assert_eq!(accs(&v), [0.4, 0.2]);
+    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("", json!(["metrics.acc ASC"]), 2, None))).await;
+    assert_eq!(accs(&v), [0.0, 0.1]);
+    let token = v["next_page_token"].as_str().map(str::to_string);
+    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("", json!(["metrics.acc ASC"]), 2, token))).await;
+    assert_eq!(accs(&v), [0.2, 0.3]);
+    let filter = format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[1]);
+    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search(&filter, json!([]), 10, None))).await;
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
+    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("tags.`mlflow.runName` LIKE '%-%'", json!([]), 10, None))).await;
+    assert_eq!(v["runs"].as_array().map(Vec::len), Some(5));
+    check_error(&app, "POST", "/api/2.0/mlflow/runs/search", Some(r#"{"experiment_ids":["0"],"filter":"metrics.acc > 1 OR metrics.acc < 0"}"#), 400, "INVALID_PARAMETER_VALUE", "OR").await;
+    check_error(&app, "POST", "/api/2.0/mlflow/runs/search", Some(r#"{"experiment_ids":["0"],"page_token":"garbage!"}"#), 400, "INVALID_PARAMETER_VALUE", "page token").await;
+}
+
+#[tokio::test]
+async fn bad_input_is_a_json_error_never_a_500() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    // (method, uri, body, status, error_code, message fragment)
+    type Case = (&'static str, String, Option<String>, u16, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
+        ("POST", "/api/2.0/mlflow/experiments/create".into(), Some("{not json".into()), 400, "INVALID_PARAMETER_VALUE", "Malformed JSON"),
+        ("POST", "/api/2.0/mlflow/experiments/create".into(), Some("[1,2]".into()), 400, "INVALID_PARAMETER_VALUE", "JSON object"),
+        ("POST", "/api/2.0/mlflow/experiments/create".into(), Some(r#"{"name": 5}"#.into()), 400, "INVALID_PARAMETER_VALUE", "'name'"),
+        ("POST", "/api/2.0/mlflow/experiments/create".into(), Some("{}".into()), 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'"),
+        ("GET", "/api/2.0/mlflow/experiments/get?experiment_id=42".into(), None, 404, "RESOURCE_DOES_NOT_EXIST", "No Experiment with id=42"),
+        ("GET", "/api/2.0/mlflow/experiments/get?experiment_id=abc".into(), None, 400, "INVALID_PARAMETER_VALUE", "must be a valid integer"),
+        ("GET", "/api/2.0/mlflow/runs/get?run_id=nope".into(), None, 404, "RESOURCE_DOES_NOT_EXIST", "Run with id=nope not found"),
+        ("POST", "/api/2.0/mlflow/runs/log-metric".into(), Some(json!({"run_id": run, "key": "x", "value": "abc", "timestamp": 1}).to_string()), 400, "INVALID_PARAMETER_VALUE", "'value'"),
+        ("POST", "/api/2.0/mlflow/runs/log-metric".into(), Some(json!({"run_id": run, "key": "x", "value": 1}).to_string()), 400, "INVALID_PARAMETER_VALUE", "'timestamp'"),
+        ("POST", "/api/2.0/mlflow/runs/log-metric".into(), Some(json!({"run_id": run, "key": "../x", "value": 1, "timestamp": 1}).to_string()), 400, "INVALID_PARAMETER_VALUE", "resolve"),
+        ("POST", "/api/2.0/mlflow/runs/log-batch".into(), Some(json!({"run_id": run, "params": (0..101).map(|i| json!({"key": format!("p{i}"), "value": "v"})).collect::<Vec<_>>()}).to_string()), 400, "INVALID_PARAMETER_VALUE", "at most 100 params"),
+        ("POST", "/api/2.0/mlflow/runs/log-batch".into(), Some(json!({"run_id": run, "params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}).to_string()), 400, "INVALID_PARAMETER_VALUE", "Duplicate parameter keys"),
+        ("POST", "/api/2.0/mlflow/runs/update".into(), Some(json!({"run_id": run, "status": "DONE"}).to_string()), 400, "INVALID_PARAMETER_VALUE", "status"),
+        ("GET", "/api/2.0/mlflow/no-such-endpoint".into(), None, 404, "ENDPOINT_NOT_FOUND", "no endpoint"),
+        ("DELETE", "/api/2.0/mlflow/runs/create".into(), None, 405, "ENDPOINT_NOT_FOUND", "not allowed"),
+        ("PUT", "/api/2.0/mlflow-artifacts/artifacts/0/../../etc/passwd".into(), Some("x".into()), 400, "INVALID_PARAMETER_VALUE", "Invalid path"),
+        ("GET", "/api/2.0/mlflow-artifacts/artifacts?path=../x".into(), None, 400, "INVALID_PARAMETER_VALUE", "Invalid path"),
+        ("GET", "/api/2.0/mlflow-artifacts/artifacts/0/missing.txt".into(), None, 404, "RESOURCE_DOES_NOT_EXIST", "does not exist"),
+        ("GET", "/api/2.0/mlflow/registered-models/get?name=ghost".into(), None, 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=ghost not found"),
+        ("GET", "/api/2.0/mlflow/model-versions/get?name=ghost&version=x".into(), None, 400, "INVALID_PARAMETER_VALUE", "must be an integer"),
+        ("GET", "/v1/blobs/sha256/xyz".into(), None, 400, "INVALID_PARAMETER_VALUE", "sha256"),
+    ];
+    for (method, uri, body, status, code, fragment) in cases {
+        check_error(&app, method, &uri, body.as_deref(), status, code, fragment).await;
+    }
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_rejected() {
+    let app = test_app_with(Settings { max_json_bytes: 1024, max_artifact_bytes: 2048, ..Settings::default() }).await;
+    let big = json!({"name": "x".repeat(4000)}).to_string();
+    check_error(&app, "POST", "/api/2.0/mlflow/experiments/create", Some(&big), 413, "REQUEST_LIMIT_EXCEEDED", "larger").await;
+    let upload = "y".repeat(5000);
+    check_error(&app, "PUT", "/api/2.0/mlflow-artifacts/artifacts/0/big.bin", Some(&upload), 413, "REQUEST_LIMIT_EXCEEDED", "larger").await;
+    // Nothing partial is left behind.
+    let (status, v) = app.call("GET", "/api/2.0/mlflow-artifacts/artifacts?path=0", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(v.get("files").is_none(), "{v}");
+}
+
+#[tokio::test]
+async fn artifacts_upload_list_download_range() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    let root = format!("/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts");
+    let put = |path: String, data: &'static str| Request::builder().method("PUT").uri(path).body(Body::from(data)).expect("req");
+    assert_eq!(app.raw(put(format!("{root}/model/weights.bin"), "0123456789")).await.status, StatusCode::OK);
+    assert_eq!(app.raw(put(format!("{root}/notes.txt"), "hello")).await.status, StatusCode::OK);
+    let v = app.ok("GET", &format!("/api/2.0/mlflow-artifacts/artifacts?path=0/{run}/artifacts"), None).await;
+    assert_eq!(v["files"], json!([{"path": "model", "is_dir": true}, {"path": "notes.txt", "is_dir": false, "file_size": 5}]));
+    let v = app.ok("GET", &format!("/api/2.0/mlflow/artifacts/list?run_id={run}&path=model"), None).await;
+    assert_eq!(v["files"], json!([{"path": "model/weights.bin", "is_dir": false, "file_size": 10}]));
+    assert_eq!(v["root_uri"], format!("mlflow-artifacts:/0/{run}/artifacts"));
+    let reply = app.raw(Request::get(format!("{root}/model/weights.bin")).header("range", "bytes=2-4").body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(reply.bytes, b"234");
+    assert_eq!(reply.headers[header::CONTENT_RANGE], "bytes 2-4/10");
+    let reply = app.raw(Request::get(format!("/get-artifact?run_id={run}&path=notes.txt")).body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.bytes, b"hello");
+    // A file cannot become a folder, nor a folder a file.
+    for (path, fragment) in [(format!("{root}/notes.txt/inner"), "is a file"), (format!("{root}/model"), "is a directory")] {
+        check_error(&app, "PUT", &path, Some("z"), 400, "INVALID_PARAMETER_VALUE", fragment).await;
+    }
+    check_error(&app, "GET", &format!("{root}/notes.txt/inner"), None, 404, "RESOURCE_DOES_NOT_EXIST", "does not exist").await;
+    let v = app.ok("GET", &format!("/api/2.0/mlflow-artifacts/artifacts?path=0/{run}/artifacts/notes.txt/x"), None).await;
+    assert_eq!(v, json!({}));
+}
+
+async fn publish_package(app: &TestApp, run: &str) -> (String, String) {
+    let weights = b"fake weights \x00\x01\x02 for a raga model".repeat(50);
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&weights))
+    };
+    let manifest = json!({
+        "name": "raga-classifier",
+        "labels": ["yaman", "bhairav"],
+        "files": [{"path": "weights.bpk", "sha256": hash, "size": weights.len()}],
+    });
+    let root = format!("/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/package");
+    for (name, body) in [("weights.bpk", weights.clone()), ("manifest.json", manifest.to_string().into_bytes())] {
+        let reply = app.raw(Request::put(format!("{root}/{name}")).body(Body::from(body)).expect("req")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+    (hash, String::from_utf8_lossy(&weights).into_owned())
+}
+
+#[tokio::test]
+async fn registry_stages_aliases_history_rollback() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    let m = "/api/2.0/mlflow";
+    app.ok("POST", &format!("{m}/registered-models/create"), Some(json!({"name": "raga", "description": "d"}))).await;
+    check_error(&app, "POST", &format!("{m}/registered-models/create"), Some(r#"{"name":"raga"}"#), 400, "RESOURCE_ALREADY_EXISTS", "already exists").await;
+    for _ in 0..3 {
+        let v = app
+            .ok("POST", &format!("{m}/model-versions/create"), Some(json!({"name": "raga", "source": format!("mlflow-artifacts:/0/{run}/artifacts/package"), "run_id": run})))
+            .await;
+        assert_eq!(v["model_version"]["current_stage"], "None");
+        assert_eq!(v["model_version"]["status"], "READY");
+    }
+    let promote = |v: &str, archive: bool| json!({"name": "raga", "version": v, "stage": "production", "archive_existing_versions": archive});
+    app.ok("POST", &format!("{m}/model-versions/transition-stage"), Some(promote("1", false))).await;
+    let v = app.ok("POST", &format!("{m}/model-versions/transition-stage"), Some(promote("2", true))).await;
+    assert_eq!(v["model_version"]["current_stage"], "Production");
+    let v = app.ok("GET", &format!("{m}/model-versions/get?name=raga&version=1"), None).await;
+    assert_eq!(v["model_version"]["current_stage"], "Archived");
+    let v = app.ok("POST", &format!("{m}/registered-models/get-latest-versions"), Some(json!({"name": "raga", "stages": ["Production"]}))).await;
+    assert_eq!(v["model_versions"][0]["version"], "2");
+
+    app.ok("POST", &format!("{m}/registered-models/alias"), Some(json!({"name": "raga", "alias": "champion", "version": "3"}))).await;
+    let v = app.ok("GET", &format!("{m}/registered-models/alias?name=raga&alias=champion"), None).await;
+    assert_eq!(v["model_version"]["version"], "3");
+    assert_eq!(v["model_version"]["aliases"], json!(["champion"]));
+    check_error(&app, "POST", &format!("{m}/registered-models/alias"), Some(r#"{"name":"raga","alias":"latest","version":"1"}"#), 400, "INVALID_PARAMETER_VALUE", "reserved").await;
+
+    let reply = app
+        .raw(Request::post("/api/2.0/ragasense/registered-models/rollback").header("x-ragasense-user", "asha").header("content-type", "application/json").body(Body::from(r#"{"name":"raga"}"#)).expect("req"))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    assert_eq!(reply.json()["model_version"]["version"], "1");
+    assert_eq!(reply.json()["previous_version"], "2");
+    let v = app.ok("GET", "/api/2.0/ragasense/registered-models/history?name=raga", None).await;
+    let h = v["history"].as_array().expect("history");
+    assert_eq!(h[0]["kind"], "stage");
+    assert_eq!(h[0]["version"], "1");
+    assert_eq!(h[0]["from"], "Archived");
+    assert_eq!(h[0]["to"], "Production");
+    assert_eq!(h[0]["actor"], "asha");
+    assert!(h.iter().any(|e| e["kind"] == "alias" && e["alias"] == "champion" && e["actor"] == "anonymous"));
+
+    let v = app.ok("GET", &format!("{m}/registered-models/get?name=raga"), None).await;
+    assert_eq!(v["registered_model"]["aliases"], json!([{"alias": "champion", "version": "3"}]));
+    let v = app.ok("GET", &format!("{m}/model-versions/search?filter=name%3D%27raga%27&max_results=2"), None).await;
+    assert_eq!(v["model_versions"].as_array().map(Vec::len), Some(2));
+    assert!(v["next_page_token"].is_string());
+    let v = app.ok("GET", &format!("{m}/model-versions/get-download-uri?name=raga&version=1"), None).await;
+    assert_eq!(v["artifact_uri"], format!("mlflow-artifacts:/0/{run}/artifacts/package"));
+    app.ok("DELETE", &format!("{m}/model-versions/delete"), Some(json!({"name": "raga", "version": "3"}))).await;
+    check_error(&app, "GET", &format!("{m}/registered-models/alias?name=raga&alias=champion"), None, 400, "INVALID_PARAMETER_VALUE", "alias champion not found").await;
+}
+
+#[tokio::test]
+async fn publication_manifest_blobs_cache_range_cors() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    let (hash, weights) = publish_package(&app, &run).await;
+    let m = "/api/2.0/mlflow";
+    app.ok("POST", &format!("{m}/registered-models/create"), Some(json!({"name": "raga"}))).await;
+    app.ok("POST", &format!("{m}/model-versions/create"), Some(json!({"name": "raga", "source": format!("mlflow-artifacts:/0/{run}/artifacts/package")}))).await;
+    app.ok("POST", &format!("{m}/model-versions/transition-stage"), Some(json!({"name": "raga", "version": "1", "stage": "Production"}))).await;
+    app.ok("POST", &format!("{m}/registered-models/alias"), Some(json!({"name": "raga", "alias": "web", "version": "1"}))).await;
+
+    let mut etags = Vec::new();
+    for sel in ["1", "Production", "@web"] {
+        let reply = app
+            .raw(Request::get(format!("/v1/models/raga/{sel}/manifest.json")).header("origin", "https://app.example").body(Body::empty()).expect("req"))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{sel}: {}", String::from_utf8_lossy(&reply.bytes));
+        let v = reply.json();
+        assert_eq!(v["files"][0]["url"], format!("/v1/blobs/sha256/{hash}"));
+        assert_eq!(v["labels"], json!(["yaman", "bhairav"]));
+        assert_eq!(reply.headers["access-control-allow-origin"], "*");
+        etags.push(reply.headers[header::ETAG].to_str().expect("etag").to_string());
+    }
+    assert!(etags.windows(2).all(|w| w[0] == w[1]));
+    let reply = app
+        .raw(Request::get("/v1/models/raga/Production/manifest.json").header("if-none-match", &etags[0]).body(Body::empty()).expect("req"))
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+
+    let blob = format!("/v1/blobs/sha256/{hash}");
+    let reply = app.raw(Request::get(&blob).body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.bytes, weights.as_bytes());
+    assert_eq!(reply.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+    assert_eq!(reply.headers[header::ETAG], format!("\"{hash}\""));
+    let reply = app.raw(Request::get(&blob).header("if-none-match", format!("\"{hash}\"")).body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
+    let reply = app.raw(Request::get(&blob).header("range", "bytes=0-3").body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(reply.bytes, b"fake");
+    let reply = app.raw(Request::get(&blob).header("accept-encoding", "gzip").body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.headers[header::CONTENT_ENCODING], "gzip");
+
+    check_error(&app, "GET", "/v1/models/raga/Staging/manifest.json", None, 404, "RESOURCE_DOES_NOT_EXIST", "no version in stage Staging").await;
+    check_error(&app, "GET", "/v1/models/raga/@nope/manifest.json", None, 404, "RESOURCE_DOES_NOT_EXIST", "no alias").await;
+}
+
+#[tokio::test]
+async fn openapi_lists_routes() {
+    let app = test_app().await;
+    let v = app.ok("GET", "/openapi.json", None).await;
+    assert_eq!(v["openapi"], "3.1.0");
+    for path in ["/api/2.0/mlflow/runs/search", "/api/2.0/ragasense/registered-models/rollback", "/v1/blobs/sha256/{hash}"] {
+        assert!(v["paths"].get(path).is_some(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn over_tcp_with_the_typed_client() {
+    use registry_server::client::{RegistryClient, Stage};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let state = AppState::open(&dir.path().join("db.sqlite"), dir.path().join("a").to_str().expect("utf8"), Settings::default())
+        .await
+        .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::new();
+    http.post(format!("{base}/api/2.0/mlflow/registered-models/create")).json(&json!({"name": "m"})).send().await.expect("create");
+    for _ in 0..2 {
+        http.post(format!("{base}/api/2.0/mlflow/model-versions/create")).json(&json!({"name": "m", "source": "mlflow-artifacts:/0/x"})).send().await.expect("version");
+    }
+    let client = RegistryClient::new(&base).expect("client").with_user("ci");
+    client.promote("m", 1, Stage::Production, true).await.expect("promote 1");
+    let mv = client.promote("m", 2, Stage::Production, true).await.expect("promote 2");
+    assert_eq!(mv.current_stage, "Production");
+    let mv = client.set_alias("m", "champion", 2).await.expect("alias");
+    assert_eq!(mv.aliases, ["champion"]);
+    let back = client.rollback("m").await.expect("rollback");
+    assert_eq!(back.model_version.version, "1");
+    let d = client.describe("m").await.expect("describe");
+    assert_eq!(d.versions.len(), 2);
+    assert_eq!(d.history[0].actor, "ci");
+    assert_eq!(client.list_models().await.expect("list").len(), 1);
+    match client.get_model("ghost").await {
+        Err(registry_server::client::ClientError::Api { status: 404, error_code, .. }) => assert_eq!(error_code, "RESOURCE_DOES_NOT_EXIST"),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    server.abort();
+}
+
+#[tokio::test]
+async fn no_route_answers_500_to_junk() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    let bodies = [
+        String::new(),
+        "{}".to_string(),
+        "{bad".to_string(),
+        "null".to_string(),
+        "\"double-encoded\"".to_string(),
+        json!({"name": 1, "experiment_id": [], "run_id": {}, "version": true, "key": 5, "value": [1], "stage": 3, "max_results": "many", "filter": 7, "order_by": {"a": 1}, "page_token": 1}).to_string(),
+        json!({"name": "ghost", "experiment_id": "999", "run_id": "ghost", "version": "7", "key": "k", "value": "v", "alias": "a", "stage": "Production", "source": "x", "metric_key": "m", "new_name": "n"}).to_string(),
+        json!({"run_id": run, "key": "k", "value": 1, "timestamp": -5, "filter": "metrics.x <", "order_by": ["metrics.x sideways"], "page_token": "eyJvZmZzZXQiOiAiYSJ9"}).to_string(),
+    ];
+    for (method, path, _, _) in registry_server::openapi::ROUTES {
+        let path = path
+            .replace("{path}", "0/x/../y")
+            .replace("{model_id}", "m-ghost")
+            .replace("{tag_key}", "k")
+            .replace("{name}", "ghost")
+            .replace("{selector}", "@nope")
+            .replace("{hash}", &"a".repeat(64));
+        for body in &bodies {
+            for query in ["", "?name=ghost&version=x&run_id=ghost&experiment_id=a&path=../../etc&max_results=-1"] {
+                let uri = format!("{path}{query}");
+                let req = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(&uri)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body.clone()))
+                    .expect("request");
+                let reply = app.raw(req).await;
+                assert!(reply.status.as_u16() < 500, "{method} {uri} {body}: {} {}", reply.status, String::from_utf8_lossy(&reply.bytes));
+                if !reply.status.is_success() && reply.status != StatusCode::NOT_MODIFIED {
+                    let v = reply.json();
+                    assert!(v["error_code"].is_string() && v["message"].is_string(), "{method} {uri}: {v}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn metric_values_round_trip_exactly() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    // (logged value as JSON, expected text in the response)
+    let cases = [
+        (json!(0.9), "0.9"),
+        (json!(2.0), "2.0"),
+        (json!(0.1 + 0.2), "0.30000000000000004"),
+        (json!(1e-7), "1e-7"),
+        (json!(123_456_789.123_456_79), "123456789.12345679"),
+        (json!(-3), "-3.0"),
+        (json!("NaN"), "\"NaN\""),
+        (json!("-Infinity"), "-1.7976931348623157e+308"),
+    ];
+    for (i, (value, _)) in cases.iter().enumerate() {
+        app.ok("POST", "/api/2.0/mlflow/runs/log-metric", Some(json!({"run_id": run, "key": format!("m{i}"), "value": value, "timestamp": 1}))).await;
+    }
+    let reply = app.raw(Request::get(format!("/api/2.0/mlflow/runs/get?run_id={run}")).body(Body::empty()).expect("req")).await;
+    let text = String::from_utf8_lossy(&reply.bytes).into_owned();
+    let v = reply.json();
+    for (i, (value, expected_text)) in cases.iter().enumerate() {
+        assert!(text.contains(&format!("\"key\":\"m{i}\",\"value\":{expected_text},")), "m{i}: {text}");
+        let got = v["run"]["data"]["metrics"].as_array().and_then(|ms| ms.iter().find(|m| m["key"] == format!("m{i}"))).map(|m| m["value"].clone());
+        if let Some(x) = value.as_f64() {
+            assert_eq!(got.and_then(|g| g.as_f64()), Some(x), "m{i}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_metrics_are_all_committed() {
+    let app = std::sync::Arc::new(test_app().await);
+    let run = app.create_run("0").await;
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let app = app.clone();
+        let run = run.clone();
+        tasks.push(tokio::spawn(async move {
+            app.ok("POST", "/api/2.0/mlflow/runs/log-metric", Some(json!({"run_id": run, "key": "x", "value": i, "timestamp": i, "step": i}))).await;
+        }));
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let v = app.ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=x"), None).await;
+    assert_eq!(v["metrics"].as_array().map(Vec::len), Some(200));
+    let v = app.ok("GET", &format!("/api/2.0/mlflow/runs/get?run_id={run}"), None).await;
+    assert_eq!(v["run"]["data"]["metrics"][0]["value"], json!(199.0));
+}
+
+#[test]
+fn binary_prints_its_url_and_stops_on_sigint() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_registry-server"))
+        .args(["--port", "0", "--backend-store-uri"])
+        .arg(format!("sqlite:///{}", dir.path().join("db.sqlite").display()))
+        .arg("--artifacts-destination")
+        .arg(dir.path().join("artifacts"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn registry-server");
+    let started = std::time::Instant::now();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "start-up took {:?}", started.elapsed());
+    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "{exit:?}");
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything RagaSense's demo and tests need on a fresh Debian machine, and skips
+# whatever is already there at the right version. Safe to run again.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+# System packages: lavapipe (Vulkan on the CPU) for wgpu, Chromium for browser tests,
+# sox/espeak-ng to regenerate fixtures, python3-venv for the reference venvs.
+need=()
+for pkg in mesa-vulkan-drivers libvulkan1 chromium chromium-driver python3-venv sox espeak-ng; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if ((${#need[@]})); then
+    log "apt-get install ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Rust targets and the wasm-bindgen test runner, pinned to the version in Cargo.lock.
+if ! rustup target list --installed | grep -q wasm32-unknown-unknown; then
+    log "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+fi
+wb_version="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/"/,"",$3); print $3; exit}' Cargo.lock)"
+if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]]; then
+    log "cargo install wasm-bindgen-cli $wb_version (≈ 4 min, once)"
+    cargo install -q wasm-bindgen-cli --version "$wb_version"
+fi
+log "setup done"

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
+# wasm32 under Node, and the registry server against the official MLflow client.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+bash scripts/setup.sh
+
+log "cargo fmt --check"
+cargo fmt --all --check
+
+log "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+log "cargo test --workspace"
+cargo test --workspace
+
+log "raga-dsp on wasm32-unknown-unknown (Node)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    cargo test -p raga-dsp --target wasm32-unknown-unknown --test same_on_wasm
+
+log "registry server against the official MLflow client"
+cargo build -p registry-server --bin registry-server
+RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q
+
+log "all tests passed"

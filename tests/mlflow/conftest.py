@@ -1,0 +1,217 @@
+"""Starts the server under test (ours or MLflow's own) and points the official
+mlflow client at it.
+
+Options:
+  --against-mlflow   run the suite against `mlflow server` instead of ours
+  --server-url URL   use a server that is already running (ours unless
+                     --against-mlflow is also given)
+Env:
+  RAGASENSE_SERVER_BIN  our binary (default: $CARGO_TARGET_DIR or <repo>/target,
+                        then debug/registry-server)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Fail fast instead of letting the client retry 5xx responses with back-off,
+# and never phone home.
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--against-mlflow", action="store_true",
+                     help="run against MLflow's own server instead of ours")
+    parser.addoption("--server-url", default=None,
+                     help="use an already running server at this URL")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "ours_only: behaviour only our server has (MLflow differs or lacks it)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--against-mlflow"):
+        return
+    skip = pytest.mark.skip(reason="ours only: MLflow itself differs or lacks this")
+    for item in items:
+        if "ours_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    kind = "mlflow" if config.getoption("--against-mlflow") else "ragasense"
+    import mlflow
+    return f"server under test: {kind}; mlflow client {mlflow.__version__}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http_ok(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.exit(f"server exited with {proc.returncode}; log:\n{_tail(log)}", 3)
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    pytest.exit(f"server not ready after {timeout:.0f}s; log:\n{_tail(log)}", 3)
+
+
+def _tail(path: Path, n: int = 40) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+def _our_binary() -> Path:
+    if env := os.environ.get("RAGASENSE_SERVER_BIN"):
+        return Path(env)
+    target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+    return target / "debug" / "registry-server"
+
+
+def _start_ours(store: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    binary = _our_binary()
+    if not binary.exists():
+        pytest.exit(f"server binary {binary} not found: build it or set RAGASENSE_SERVER_BIN", 3)
+    out = store / "stdout.log"
+    cmd = [str(binary), "--port", "0",
+           "--backend-store-uri", f"sqlite:///{store}/db.sqlite",
+           "--artifacts-destination", str(store / "artifacts")]
+    proc = subprocess.Popen(cmd, stdout=out.open("wb"), stderr=log.open("wb"),
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        text = out.read_text(errors="replace")
+        if "\n" in text:
+            first = text.splitlines()[0]
+            m = re.match(r"listening on (http://\S+)", first)
+            if not m:
+                pytest.exit(f"unexpected first stdout line from server: {first!r}", 3)
+            url = m.group(1).rstrip("/")
+            _wait_http_ok(url + "/health", proc, 10, log)
+            return proc, url
+        if proc.poll() is not None:
+            pytest.exit(f"server exited with {proc.returncode}; stderr:\n{_tail(log)}", 3)
+        time.sleep(0.02)
+    pytest.exit(f"server printed no 'listening on' line in 30 s; stderr:\n{_tail(log)}", 3)
+
+
+def _start_mlflow(store: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    mlflow_cli = Path(sys.executable).with_name("mlflow")
+    port = _free_port()
+    cmd = [str(mlflow_cli), "server",
+           "--backend-store-uri", f"sqlite:///{store}/db.sqlite",
+           "--serve-artifacts", "--artifacts-destination", str(store / "artifacts"),
+           "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    _wait_http_ok(url + "/health", proc, 240, log)
+    return proc, url
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=3)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, 9)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server_kind(pytestconfig) -> str:
+    """"mlflow" or "ragasense"."""
+    return "mlflow" if pytestconfig.getoption("--against-mlflow") else "ragasense"
+
+
+@pytest.fixture(scope="session")
+def server_url(pytestconfig, server_kind, tmp_path_factory):
+    """Base URL of the server under test; the mlflow client points at it."""
+    import mlflow
+
+    given = pytestconfig.getoption("--server-url")
+    proc = None
+    if given:
+        url = given.rstrip("/")
+    else:
+        store = tmp_path_factory.mktemp("store")
+        log = store / "server.log"
+        start = _start_mlflow if server_kind == "mlflow" else _start_ours
+        t0 = time.monotonic()
+        proc, url = start(store, log)
+        sys.stderr.write(f"\n{server_kind} server up at {url} in "
+                         f"{time.monotonic() - t0:.1f}s (log: {log})\n")
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    mlflow.set_tracking_uri(url)
+    mlflow.set_registry_uri(url)
+    yield url
+    if proc is not None:
+        _stop(proc)
+
+
+@pytest.fixture
+def client(server_url):
+    from mlflow import MlflowClient
+    return MlflowClient(tracking_uri=server_url, registry_uri=server_url)
+
+
+@pytest.fixture
+def name():
+    """A fresh unique name, so tests never see each other's entities."""
+    counter = iter(range(1_000_000))
+    base = f"t-{uuid.uuid4().hex[:10]}"
+
+    def make(prefix: str = "") -> str:
+        return f"{prefix}{base}-{next(counter)}"
+    return make
+
+
+@pytest.fixture
+def experiment_id(client, name) -> str:
+    return client.create_experiment(name("exp-"))
+
+
+@pytest.fixture
+def run_id(client, experiment_id) -> str:
+    return client.create_run(experiment_id).info.run_id
+
+
+@pytest.fixture
+def workdir():
+    d = Path(tempfile.mkdtemp(prefix="mlflow-acc-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

@@ -70,7 +70,12 @@ pub fn decode(bytes: &[u8], extension: Option<&str>) -> Result<Decoded, AudioErr
     }
     let probed = symphonia::default::get_probe()
         .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
-        .map_err(|e| AudioError::NotAudio(describe(&e)))?;
+        .map_err(|e| {
+            AudioError::NotAudio(match e {
+                SymphoniaError::Unsupported(_) => "no known audio format signature in the data".into(),
+                other => describe(&other),
+            })
+        })?;
     let mut format = probed.format;
     let track = format
         .tracks()

@@ -28,6 +28,8 @@ use crate::validate;
 pub struct Artifacts {
     store: Arc<dyn ObjectStore>,
     description: String,
+    /// Set for a local directory: downloads then read the file directly in large chunks.
+    local_root: Option<PathBuf>,
 }
 
 /// One entry of a directory listing.
@@ -55,12 +57,12 @@ impl Artifacts {
         std::fs::create_dir_all(&dir)?;
         let dir = dir.canonicalize()?;
         let store = LocalFileSystem::new_with_prefix(&dir).map_err(Error::from)?;
-        Ok(Self { store: Arc::new(store), description: dir.display().to_string() })
+        Ok(Self { store: Arc::new(store), description: dir.display().to_string(), local_root: Some(dir) })
     }
 
     /// Wraps an arbitrary object store (tests, future S3).
     pub fn with_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Self {
-        Self { store, description: description.into() }
+        Self { store, description: description.into(), local_root: None }
     }
 
     /// Where the artifacts are, for logs.
@@ -112,9 +114,7 @@ impl Artifacts {
             }
         }
         if !self.list(path).await?.is_empty() {
-            return Err(Error::invalid(format!(
-                "'{path}' is a directory: upload to a file path inside it"
-            )));
+            return Err(Error::invalid(format!("'{path}' is a directory: upload to a file path inside it")));
         }
         Ok(())
     }
@@ -143,7 +143,11 @@ impl Artifacts {
         let mut out: Vec<FileInfo> = listing
             .common_prefixes
             .iter()
-            .map(|p| FileInfo { path: p.filename().unwrap_or_default().to_string(), is_dir: true, file_size: None })
+            .map(|p| FileInfo {
+                path: p.filename().unwrap_or_default().to_string(),
+                is_dir: true,
+                file_size: None,
+            })
             .chain(listing.objects.iter().map(|o| FileInfo {
                 path: o.location.filename().unwrap_or_default().to_string(),
                 is_dir: false,
@@ -187,7 +191,9 @@ impl Artifacts {
             Err(object_store::Error::NotFound { .. }) => {
                 let is_dir = !self.list(path).await?.is_empty();
                 return Err(Error::not_found(if is_dir {
-                    format!("'{path}' is a directory; list it with /api/2.0/mlflow-artifacts/artifacts?path={path}")
+                    format!(
+                        "'{path}' is a directory; list it with /api/2.0/mlflow-artifacts/artifacts?path={path}"
+                    )
                 } else {
                     format!("artifact '{path}' does not exist")
                 }));
@@ -197,7 +203,12 @@ impl Artifacts {
         let size = meta.size;
         let etag = match &cache {
             Cache::Immutable { etag } | Cache::Short { etag: Some(etag), .. } => format!("\"{etag}\""),
-            _ => format!("\"{}\"", meta.e_tag.clone().unwrap_or_else(|| format!("{size:x}-{}", meta.last_modified.timestamp_millis()))),
+            _ => format!(
+                "\"{}\"",
+                meta.e_tag
+                    .clone()
+                    .unwrap_or_else(|| format!("{size:x}-{}", meta.last_modified.timestamp_millis()))
+            ),
         };
         let mut builder = Response::builder()
             .header(header::ETAG, &etag)
@@ -209,10 +220,7 @@ impl Artifacts {
         if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
             && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
         {
-            return builder
-                .status(StatusCode::NOT_MODIFIED)
-                .body(Body::empty())
-                .map_err(Error::internal);
+            return builder.status(StatusCode::NOT_MODIFIED).body(Body::empty()).map_err(Error::internal);
         }
         let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
             Some(r) if if_range_ok(headers, &etag) => match parse_range(r, size) {
@@ -237,6 +245,18 @@ impl Artifacts {
                 .header(header::CONTENT_LENGTH, end + 1 - start);
         } else {
             builder = builder.status(StatusCode::OK).header(header::CONTENT_LENGTH, size);
+        }
+        if let Some(root) = &self.local_root {
+            // object_store streams local files 8 KiB at a time; read big chunks instead.
+            use tokio::io::{AsyncReadExt, AsyncSeekExt};
+            let (start, len) = match range {
+                Some((start, end)) => (start, end + 1 - start),
+                None => (0, size),
+            };
+            let mut file = tokio::fs::File::open(root.join(key.as_ref())).await?;
+            file.seek(std::io::SeekFrom::Start(start)).await?;
+            let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024);
+            return builder.body(Body::from_stream(stream)).map_err(Error::internal);
         }
         let result = self.store.get_opts(&key, opts).await?;
         let stream = result.into_stream().map(|r| r.map_err(std::io::Error::other));
@@ -389,7 +409,11 @@ fn checked(path: &str) -> Result<String> {
     Ok(p)
 }
 
-async fn download(State(state): State<AppState>, UrlPath(path): UrlPath<String>, headers: HeaderMap) -> Result<Response> {
+async fn download(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let path = checked(&path)?;
     let mut resp = state.artifacts.serve(&path, &headers, Cache::NoCache).await?;
     if let Some(name) = path.rsplit('/').next()
@@ -400,13 +424,20 @@ async fn download(State(state): State<AppState>, UrlPath(path): UrlPath<String>,
     Ok(resp)
 }
 
-async fn upload(State(state): State<AppState>, UrlPath(path): UrlPath<String>, body: Body) -> Result<Json<Value>> {
+async fn upload(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+    body: Body,
+) -> Result<Json<Value>> {
     let path = checked(&path)?;
     state.artifacts.put_stream(&path, body).await?;
     Ok(Json(json!({})))
 }
 
-async fn delete_artifact(State(state): State<AppState>, UrlPath(path): UrlPath<String>) -> Result<Json<Value>> {
+async fn delete_artifact(
+    State(state): State<AppState>,
+    UrlPath(path): UrlPath<String>,
+) -> Result<Json<Value>> {
     let path = checked(&path)?;
     state.artifacts.delete(&path).await?;
     Ok(Json(json!({})))
@@ -444,7 +475,10 @@ impl RunArtifactReq {
     }
 }
 
-async fn list_run_artifacts(State(state): State<AppState>, Msg(req): Msg<RunArtifactReq>) -> Result<Json<Value>> {
+async fn list_run_artifacts(
+    State(state): State<AppState>,
+    Msg(req): Msg<RunArtifactReq>,
+) -> Result<Json<Value>> {
     let run = runs::meta(&state, req.run_id()?).await?;
     let rel = validate::artifact_path(req.path.as_deref().unwrap_or(""))?;
     let root = storage_path(&run.artifact_uri)?;
@@ -463,7 +497,11 @@ async fn list_run_artifacts(State(state): State<AppState>, Msg(req): Msg<RunArti
     Ok(Json(body))
 }
 
-async fn get_run_artifact(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<RunArtifactReq>) -> Result<Response> {
+async fn get_run_artifact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Msg(req): Msg<RunArtifactReq>,
+) -> Result<Response> {
     let run = runs::meta(&state, req.run_id()?).await?;
     let rel = checked(req.path.as_deref().unwrap_or(""))?;
     let root = storage_path(&run.artifact_uri)?;
@@ -494,7 +532,10 @@ mod tests {
 
     #[test]
     fn uris() {
-        assert_eq!(storage_path("mlflow-artifacts:/0/abc/artifacts").ok().as_deref(), Some("0/abc/artifacts"));
+        assert_eq!(
+            storage_path("mlflow-artifacts:/0/abc/artifacts").ok().as_deref(),
+            Some("0/abc/artifacts")
+        );
         assert_eq!(storage_path("mlflow-artifacts://host:5000/1/x").ok().as_deref(), Some("1/x"));
         assert_eq!(
             storage_path("http://h/api/2.0/mlflow-artifacts/artifacts/2/y").ok().as_deref(),

@@ -152,7 +152,13 @@ impl RegistryClient {
         &self.base
     }
 
-    async fn call<T: DeserializeOwned>(&self, method: reqwest::Method, path: &str, query: &[(&str, String)], body: Option<Value>) -> Result<T, ClientError> {
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.request(method, &url).query(query);
         if let Some(user) = &self.user {
@@ -161,15 +167,11 @@ impl RegistryClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        let resp =
+            req.send().await.map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .await
-            .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        let text =
+            resp.text().await.map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
         if !status.is_success() {
             let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             return Err(ClientError::Api {
@@ -197,7 +199,8 @@ impl RegistryClient {
             if let Some(t) = &token {
                 q.push(("page_token", t.clone()));
             }
-            let page: Page = self.call(reqwest::Method::GET, "/api/2.0/mlflow/registered-models/search", &q, None).await?;
+            let page: Page =
+                self.call(reqwest::Method::GET, "/api/2.0/mlflow/registered-models/search", &q, None).await?;
             out.extend(page.registered_models);
             match page.next_page_token {
                 Some(t) if !t.is_empty() => token = Some(t),
@@ -214,7 +217,12 @@ impl RegistryClient {
             registered_model: RegisteredModel,
         }
         let r: R = self
-            .call(reqwest::Method::GET, "/api/2.0/mlflow/registered-models/get", &[("name", name.to_string())], None)
+            .call(
+                reqwest::Method::GET,
+                "/api/2.0/mlflow/registered-models/get",
+                &[("name", name.to_string())],
+                None,
+            )
             .await?;
         Ok(r.registered_model)
     }
@@ -235,7 +243,8 @@ impl RegistryClient {
             if let Some(t) = &token {
                 q.push(("page_token", t.clone()));
             }
-            let page: Page = self.call(reqwest::Method::GET, "/api/2.0/mlflow/model-versions/search", &q, None).await?;
+            let page: Page =
+                self.call(reqwest::Method::GET, "/api/2.0/mlflow/model-versions/search", &q, None).await?;
             out.extend(page.model_versions);
             match page.next_page_token {
                 Some(t) if !t.is_empty() => token = Some(t),
@@ -256,7 +265,13 @@ impl RegistryClient {
 
     /// Moves `version` to `stage`; with `archive_existing`, the versions already in that
     /// stage move to Archived.
-    pub async fn promote(&self, name: &str, version: u64, stage: Stage, archive_existing: bool) -> Result<ModelVersion, ClientError> {
+    pub async fn promote(
+        &self,
+        name: &str,
+        version: u64,
+        stage: Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion, ClientError> {
         #[derive(Deserialize)]
         struct R {
             model_version: ModelVersion,
@@ -274,7 +289,12 @@ impl RegistryClient {
     }
 
     /// Points `alias` at `version` and returns that version.
-    pub async fn set_alias(&self, name: &str, alias: &str, version: u64) -> Result<ModelVersion, ClientError> {
+    pub async fn set_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<ModelVersion, ClientError> {
         let body = json!({"name": name, "alias": alias, "version": version.to_string()});
         let _: Value = self
             .call(reqwest::Method::POST, "/api/2.0/mlflow/registered-models/alias", &[], Some(body))
@@ -316,14 +336,24 @@ impl RegistryClient {
             history: Vec<HistoryEntry>,
         }
         let r: R = self
-            .call(reqwest::Method::GET, "/api/2.0/ragasense/registered-models/history", &[("name", name.to_string())], None)
+            .call(
+                reqwest::Method::GET,
+                "/api/2.0/ragasense/registered-models/history",
+                &[("name", name.to_string())],
+                None,
+            )
             .await?;
         Ok(r.history)
     }
 
     /// Restores the previous Production version (the current one is archived).
     pub async fn rollback(&self, name: &str) -> Result<Rollback, ClientError> {
-        self.call(reqwest::Method::POST, "/api/2.0/ragasense/registered-models/rollback", &[], Some(json!({"name": name})))
-            .await
+        self.call(
+            reqwest::Method::POST,
+            "/api/2.0/ragasense/registered-models/rollback",
+            &[],
+            Some(json!({"name": name})),
+        )
+        .await
     }
 }

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::{Error, Result};
 
@@ -22,9 +22,7 @@ pub struct Db {
 /// Resolves MLflow's `sqlite:///relative.db` / `sqlite:////absolute.db` to a file path.
 pub fn sqlite_path(uri: &str) -> Result<PathBuf> {
     let rest = uri.strip_prefix("sqlite://").ok_or_else(|| {
-        Error::invalid(format!(
-            "unsupported backend store URI '{uri}': use sqlite:///path/to/file.db"
-        ))
+        Error::invalid(format!("unsupported backend store URI '{uri}': use sqlite:///path/to/file.db"))
     })?;
     // "sqlite:///x.db" → rest "/x.db" → relative "x.db"; "sqlite:////abs/x.db" → "/abs/x.db".
     let path = rest.strip_prefix('/').unwrap_or(rest);
@@ -61,7 +59,8 @@ impl Db {
             .await
             .map_err(|e| Error::internal(format!("migrations: {e}")))?;
         let read = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(8)
+            .min_connections(2)
             .connect_with(options.read_only(true))
             .await?;
         let db = Self { write, read };

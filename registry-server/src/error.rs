@@ -105,7 +105,10 @@ impl From<object_store::Error> for Error {
                 let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&other);
                 while let Some(s) = source {
                     if let Some(io) = s.downcast_ref::<std::io::Error>()
-                        && matches!(io.kind(), std::io::ErrorKind::NotADirectory | std::io::ErrorKind::NotFound)
+                        && matches!(
+                            io.kind(),
+                            std::io::ErrorKind::NotADirectory | std::io::ErrorKind::NotFound
+                        )
                     {
                         return Self::NotFound("artifact does not exist".into());
                     }

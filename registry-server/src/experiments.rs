@@ -60,9 +60,7 @@ pub struct Tag {
 /// Parses an experiment id; MLflow ids are integers.
 pub fn parse_experiment_id(id: &str) -> Result<i64> {
     id.trim().parse::<i64>().map_err(|_| {
-        Error::invalid(format!(
-            "Invalid experiment ID '{id}'. Experiment ID must be a valid integer."
-        ))
+        Error::invalid(format!("Invalid experiment ID '{id}'. Experiment ID must be a valid integer."))
     })
 }
 
@@ -126,9 +124,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     if let Some(loc) = req.artifact_location.as_deref().filter(|l| !l.is_empty())
         && loc.starts_with("runs:")
     {
-        return Err(Error::invalid(format!(
-            "Artifact location cannot be a runs:/ URI. Given: '{loc}'"
-        )));
+        return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{loc}'")));
     }
     let now = now_ms();
     let mut tx = state.db.write.begin().await?;
@@ -144,9 +140,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     let id = match inserted {
         Ok(done) => done.last_insert_rowid(),
         Err(e) if is_unique_violation(&e) => {
-            return Err(Error::AlreadyExists(format!(
-                "Experiment(name={name}) already exists."
-            )));
+            return Err(Error::AlreadyExists(format!("Experiment(name={name}) already exists.")));
         }
         Err(e) => return Err(e.into()),
     };
@@ -195,9 +189,7 @@ async fn get_by_name(State(state): State<AppState>, Msg(req): Msg<ByNameReq>) ->
         .bind(name)
         .fetch_optional(&state.db.read)
         .await?;
-    let id = id.ok_or_else(|| {
-        Error::not_found(format!("Could not find experiment with name '{name}'"))
-    })?;
+    let id = id.ok_or_else(|| Error::not_found(format!("Could not find experiment with name '{name}'")))?;
     let exp = load(&state, id).await?;
     Ok(Json(json!({"experiment": exp})))
 }
@@ -275,24 +267,22 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
                     )));
                 }
             },
-            Entity::Tag => {
-                match f.op {
-                    Op::IsNull | Op::IsNotNull => {
-                        qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
-                        qb.push(" (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ");
-                        qb.push_bind(f.key.clone());
-                        qb.push(")");
-                    }
-                    _ => {
-                        f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
-                        qb.push(" EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ");
-                        qb.push_bind(f.key.clone());
-                        qb.push(" AND");
-                        search::push_string_comparison(&mut qb, "t.value", f)?;
-                        qb.push(")");
-                    }
+            Entity::Tag => match f.op {
+                Op::IsNull | Op::IsNotNull => {
+                    qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
+                    qb.push(" (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ");
+                    qb.push_bind(f.key.clone());
+                    qb.push(")");
                 }
-            }
+                _ => {
+                    f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
+                    qb.push(" EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_id = e.experiment_id AND t.key = ");
+                    qb.push_bind(f.key.clone());
+                    qb.push(" AND");
+                    search::push_string_comparison(&mut qb, "t.value", f)?;
+                    qb.push(")");
+                }
+            },
             _ => {
                 return Err(Error::invalid(format!(
                     "Invalid entity type for experiments filter: '{}'. Use attributes (name, creation_time, last_update_time, experiment_id) or tags.",
@@ -372,9 +362,9 @@ async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Resu
         .await;
     match done {
         Ok(_) => Ok(Json(json!({}))),
-        Err(e) if is_unique_violation(&e) => Err(Error::AlreadyExists(format!(
-            "Experiment(name={new_name}) already exists."
-        ))),
+        Err(e) if is_unique_violation(&e) => {
+            Err(Error::AlreadyExists(format!("Experiment(name={new_name}) already exists.")))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -473,9 +463,7 @@ async fn delete_tag(State(state): State<AppState>, Msg(req): Msg<DeleteTagReq>) 
         .execute(&state.db.write)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::not_found(format!(
-            "No tag with name: {key} in experiment with id {id}"
-        )));
+        return Err(Error::not_found(format!("No tag with name: {key} in experiment with id {id}")));
     }
     Ok(Json(json!({})))
 }

@@ -50,9 +50,7 @@ pub fn parse_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
         if path == "." {
             Error::invalid(format!("Invalid request: {inner}. {API_DOCS_HINT}"))
         } else {
-            Error::invalid(format!(
-                "Invalid value for parameter '{path}' supplied: {inner}. {API_DOCS_HINT}"
-            ))
+            Error::invalid(format!("Invalid value for parameter '{path}' supplied: {inner}. {API_DOCS_HINT}"))
         }
     })
 }
@@ -88,9 +86,8 @@ fn merge_body(object: &mut Map<String, Value>, bytes: &[u8]) -> Result<(), Error
         ))
     })?;
     if let Value::String(inner) = &value {
-        value = serde_json::from_str(inner).map_err(|err| {
-            Error::invalid(format!("Malformed double-encoded JSON in request body: {err}"))
-        })?;
+        value = serde_json::from_str(inner)
+            .map_err(|err| Error::invalid(format!("Malformed double-encoded JSON in request body: {err}")))?;
     }
     match value {
         Value::Object(body) => {
@@ -98,10 +95,9 @@ fn merge_body(object: &mut Map<String, Value>, bytes: &[u8]) -> Result<(), Error
             Ok(())
         }
         Value::Null => Ok(()),
-        other => Err(Error::invalid(format!(
-            "The request body must be a JSON object, got {}.",
-            kind_of(&other)
-        ))),
+        other => {
+            Err(Error::invalid(format!("The request body must be a JSON object, got {}.", kind_of(&other))))
+        }
     }
 }
 
@@ -126,9 +122,7 @@ pub fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, Er
 
 /// MLflow's "missing value" error.
 pub fn missing(name: &str) -> Error {
-    Error::invalid(format!(
-        "Missing value for required parameter '{name}'. {API_DOCS_HINT}"
-    ))
+    Error::invalid(format!("Missing value for required parameter '{name}'. {API_DOCS_HINT}"))
 }
 
 // ---- lenient scalar deserializers (proto JSON accepts these spellings) ----
@@ -150,10 +144,7 @@ pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error>
             .parse::<i64>()
             .map(Some)
             .map_err(|_| de::Error::custom(format!("expected an integer, got \"{s}\""))),
-        Some(other) => Err(de::Error::custom(format!(
-            "expected an integer, got {}",
-            kind_of(&other)
-        ))),
+        Some(other) => Err(de::Error::custom(format!("expected an integer, got {}", kind_of(&other)))),
     }
 }
 
@@ -162,10 +153,7 @@ pub fn opt_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
     let value = Option::<Value>::deserialize(d)?;
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| de::Error::custom("expected a double")),
+        Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(|| de::Error::custom("expected a double")),
         Some(Value::String(s)) => parse_f64(&s)
             .map(Some)
             .ok_or_else(|| de::Error::custom(format!("expected a double, got \"{s}\""))),
@@ -195,14 +183,9 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
         Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
             "false" => Ok(Some(false)),
-            _ => Err(de::Error::custom(format!(
-                "Invalid boolean value: {s}, must be 'true' or 'false'"
-            ))),
+            _ => Err(de::Error::custom(format!("Invalid boolean value: {s}, must be 'true' or 'false'"))),
         },
-        Some(other) => Err(de::Error::custom(format!(
-            "expected a boolean, got {}",
-            kind_of(&other)
-        ))),
+        Some(other) => Err(de::Error::custom(format!("expected a boolean, got {}", kind_of(&other)))),
     }
 }
 
@@ -212,10 +195,9 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => Err(de::Error::custom(format!(
-            "expected a string, got {} ({other})",
-            kind_of(&other)
-        ))),
+        Some(other) => {
+            Err(de::Error::custom(format!("expected a string, got {} ({other})", kind_of(&other))))
+        }
     }
 }
 
@@ -231,16 +213,12 @@ pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
             .map(|(i, item)| match item {
                 Value::String(s) => Ok(s),
                 Value::Number(n) => Ok(n.to_string()),
-                other => Err(de::Error::custom(format!(
-                    "item {i} must be a string, got {}",
-                    kind_of(&other)
-                ))),
+                other => {
+                    Err(de::Error::custom(format!("item {i} must be a string, got {}", kind_of(&other))))
+                }
             })
             .collect(),
-        Some(other) => Err(de::Error::custom(format!(
-            "expected a list of strings, got {}",
-            kind_of(&other)
-        ))),
+        Some(other) => Err(de::Error::custom(format!("expected a list of strings, got {}", kind_of(&other)))),
     }
 }
 

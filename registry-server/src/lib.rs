@@ -27,8 +27,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -108,30 +108,33 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/openapi.json", get(openapi::handler))
-        .layer(DefaultBodyLimit::max(settings.max_json_bytes));
+        .layer(DefaultBodyLimit::max(settings.max_json_bytes))
+        .layer(compression());
     let uploads = artifacts::router()
         .layer(DefaultBodyLimit::disable())
         .layer(RequestBodyLimitLayer::new(settings.max_artifact_bytes));
-    let public = publish::router().layer(cors_layer(&settings.cors_allow_origins));
+    // The CORS layer must wrap the 405 fallback too, or preflight OPTIONS never reaches it.
+    let public = publish::router()
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(compression())
+        .layer(cors_layer(&settings.cors_allow_origins));
     Router::new()
-        .merge(api)
-        .merge(uploads)
+        .merge(api.method_not_allowed_fallback(method_not_allowed))
+        .merge(uploads.method_not_allowed_fallback(method_not_allowed))
         .merge(public)
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::map_response(json_413))
-        .layer(
-            CompressionLayer::new()
-                .gzip(true)
-                .br(true)
-                .compress_when(DefaultPredicate::new().and(NotPartial)),
-        )
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::debug_span!("request", method = %req.method(), uri = %req.uri())
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &Request<_>| tracing::debug_span!("request", method = %req.method(), uri = %req.uri()),
+        ))
         .with_state(state)
+}
+
+/// gzip/br for API answers and published models. Not for the artifact proxy: MLflow's
+/// client always asks for gzip, and compressing large binary artifacts on the fly costs
+/// far more time than it saves bytes on a local network.
+fn compression() -> CompressionLayer<impl Predicate> {
+    CompressionLayer::new().gzip(true).br(true).compress_when(DefaultPredicate::new().and(NotPartial))
 }
 
 fn cors_layer(origins: &[String]) -> CorsLayer {
@@ -173,7 +176,8 @@ impl Predicate for NotPartial {
     where
         B: axum::body::HttpBody,
     {
-        response.status() != StatusCode::PARTIAL_CONTENT && !response.headers().contains_key(header::CONTENT_RANGE)
+        response.status() != StatusCode::PARTIAL_CONTENT
+            && !response.headers().contains_key(header::CONTENT_RANGE)
     }
 }
 
@@ -182,7 +186,8 @@ async fn json_413(resp: Response) -> Response {
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE
         && resp.headers().get(header::CONTENT_TYPE).is_none_or(|v| v != "application/json")
     {
-        return Error::PayloadTooLarge("request body is larger than the server accepts".into()).into_response();
+        return Error::PayloadTooLarge("request body is larger than the server accepts".into())
+            .into_response();
     }
     resp
 }
@@ -192,48 +197,58 @@ async fn json_413(resp: Response) -> Response {
 /// Prints `listening on http://HOST:PORT` on stdout once the socket is bound.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     use anyhow::Context;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RAGASENSE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("registry_server=info,tower_http=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RAGASENSE_LOG").unwrap_or_else(
+                |_| tracing_subscriber::EnvFilter::new("registry_server=info,tower_http=warn"),
+            ))
+            .with_writer(std::io::stderr)
+            .try_init();
     let db_path = db::sqlite_path(&config.backend_store_uri).context("reading --backend-store-uri")?;
     let state = AppState::open(&db_path, &config.artifacts_destination, config.settings())
         .await
-        .with_context(|| format!("opening the store {} and artifacts {}", db_path.display(), config.artifacts_destination))?;
+        .with_context(|| {
+            format!("opening the store {} and artifacts {}", db_path.display(), config.artifacts_destination)
+        })?;
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
         .await
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     println!("listening on http://{addr}");
     tracing::info!(store = %db_path.display(), artifacts = %state.artifacts.description(), "registry server ready");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for Ctrl-C (and SIGTERM on Unix). The handlers are installed when this is
+/// built, so a signal that arrives right after start-up is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {},
+                        _ = term.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
+            tracing::info!("shutting down");
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
-    tracing::info!("shutting down");
+    #[cfg(not(unix))]
+    {
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        }
+    }
 }

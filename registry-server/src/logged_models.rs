@@ -53,20 +53,22 @@ async fn load(state: &AppState, model_id: &str, allow_deleted: bool) -> Result<V
     .await?
     .filter(|r| allow_deleted || r.get::<&str, _>("lifecycle_stage") == "active")
     .ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")))?;
-    let tags: Vec<Value> = sqlx::query("SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key")
-        .bind(model_id)
-        .fetch_all(&state.db.read)
-        .await?
-        .iter()
-        .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
-        .collect();
-    let params: Vec<Value> = sqlx::query("SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key")
-        .bind(model_id)
-        .fetch_all(&state.db.read)
-        .await?
-        .iter()
-        .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
-        .collect();
+    let tags: Vec<Value> =
+        sqlx::query("SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key")
+            .bind(model_id)
+            .fetch_all(&state.db.read)
+            .await?
+            .iter()
+            .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
+            .collect();
+    let params: Vec<Value> =
+        sqlx::query("SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key")
+            .bind(model_id)
+            .fetch_all(&state.db.read)
+            .await?
+            .iter()
+            .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
+            .collect();
     let metrics: Vec<Value> = sqlx::query(
         "SELECT m.run_uuid, m.key, m.value, m.is_nan, m.timestamp, m.step, m.dataset_name, m.dataset_digest
          FROM metrics m WHERE m.model_id = ? ORDER BY m.key, m.step",
@@ -137,7 +139,13 @@ struct CreateReq {
     tags: Vec<KeyValue>,
 }
 
-async fn upsert_kv(state: &AppState, table: &str, model_id: &str, items: &[KeyValue], what: &str) -> Result<()> {
+async fn upsert_kv(
+    state: &AppState,
+    table: &str,
+    model_id: &str,
+    items: &[KeyValue],
+    what: &str,
+) -> Result<()> {
     let mut tx = state.db.write.begin().await?;
     for (i, kv) in items.iter().enumerate() {
         let key = validate::name(kv.key.as_deref(), &format!("{what}[{i}].key"))?;
@@ -193,7 +201,11 @@ struct GetReq {
     allow_deleted: Option<bool>,
 }
 
-async fn get_model(State(state): State<AppState>, UrlPath(model_id): UrlPath<String>, Msg(req): Msg<GetReq>) -> Result<Json<Value>> {
+async fn get_model(
+    State(state): State<AppState>,
+    UrlPath(model_id): UrlPath<String>,
+    Msg(req): Msg<GetReq>,
+) -> Result<Json<Value>> {
     Ok(Json(json!({"model": load(&state, &model_id, req.allow_deleted.unwrap_or(false)).await?})))
 }
 
@@ -203,7 +215,11 @@ struct FinalizeReq {
     status: Option<Value>,
 }
 
-async fn finalize(State(state): State<AppState>, UrlPath(model_id): UrlPath<String>, Msg(req): Msg<FinalizeReq>) -> Result<Json<Value>> {
+async fn finalize(
+    State(state): State<AppState>,
+    UrlPath(model_id): UrlPath<String>,
+    Msg(req): Msg<FinalizeReq>,
+) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
     let status = match req.status {
         Some(Value::String(s)) if STATUSES.contains(&s.as_str()) => s,
@@ -226,13 +242,18 @@ async fn finalize(State(state): State<AppState>, UrlPath(model_id): UrlPath<Stri
     Ok(Json(json!({"model": load(&state, &model_id, false).await?})))
 }
 
-async fn delete_model(State(state): State<AppState>, UrlPath(model_id): UrlPath<String>) -> Result<Json<Value>> {
+async fn delete_model(
+    State(state): State<AppState>,
+    UrlPath(model_id): UrlPath<String>,
+) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
-    sqlx::query("UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? WHERE model_id = ?")
-        .bind(now_ms())
-        .bind(&model_id)
-        .execute(&state.db.write)
-        .await?;
+    sqlx::query(
+        "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? WHERE model_id = ?",
+    )
+    .bind(now_ms())
+    .bind(&model_id)
+    .execute(&state.db.write)
+    .await?;
     Ok(Json(json!({})))
 }
 
@@ -244,19 +265,30 @@ struct TagsReq {
     params: Vec<KeyValue>,
 }
 
-async fn set_tags(State(state): State<AppState>, UrlPath(model_id): UrlPath<String>, Msg(req): Msg<TagsReq>) -> Result<Json<Value>> {
+async fn set_tags(
+    State(state): State<AppState>,
+    UrlPath(model_id): UrlPath<String>,
+    Msg(req): Msg<TagsReq>,
+) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
     upsert_kv(&state, "logged_model_tags", &model_id, &req.tags, "tags").await?;
     Ok(Json(json!({})))
 }
 
-async fn log_params(State(state): State<AppState>, UrlPath(model_id): UrlPath<String>, Msg(req): Msg<TagsReq>) -> Result<Json<Value>> {
+async fn log_params(
+    State(state): State<AppState>,
+    UrlPath(model_id): UrlPath<String>,
+    Msg(req): Msg<TagsReq>,
+) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
     upsert_kv(&state, "logged_model_params", &model_id, &req.params, "params").await?;
     Ok(Json(json!({})))
 }
 
-async fn delete_tag(State(state): State<AppState>, UrlPath((model_id, key)): UrlPath<(String, String)>) -> Result<Json<Value>> {
+async fn delete_tag(
+    State(state): State<AppState>,
+    UrlPath((model_id, key)): UrlPath<(String, String)>,
+) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
     let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
         .bind(&model_id)
@@ -264,7 +296,9 @@ async fn delete_tag(State(state): State<AppState>, UrlPath((model_id, key)): Url
         .execute(&state.db.write)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::not_found(format!("No tag with key '{key}' found for model with ID '{model_id}'.")));
+        return Err(Error::not_found(format!(
+            "No tag with key '{key}' found for model with ID '{model_id}'."
+        )));
     }
     Ok(Json(json!({})))
 }
@@ -275,7 +309,11 @@ struct ListReq {
     artifact_directory_path: Option<String>,
 }
 
-async fn list_artifacts(State(state): State<AppState>, UrlPath(model_id): UrlPath<String>, Msg(req): Msg<ListReq>) -> Result<Json<Value>> {
+async fn list_artifacts(
+    State(state): State<AppState>,
+    UrlPath(model_id): UrlPath<String>,
+    Msg(req): Msg<ListReq>,
+) -> Result<Json<Value>> {
     let uri = artifact_uri(&state, &model_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")))?;
@@ -318,8 +356,9 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let ids = req.experiment_ids.iter().map(|i| parse_experiment_id(i)).collect::<Result<Vec<_>>>()?;
-    let mut qb: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new("SELECT model_id FROM logged_models WHERE lifecycle_stage = 'active' AND experiment_id IN (");
+    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+        "SELECT model_id FROM logged_models WHERE lifecycle_stage = 'active' AND experiment_id IN (",
+    );
     if ids.is_empty() {
         qb.push("NULL");
     } else {

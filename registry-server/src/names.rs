@@ -1,19 +1,18 @@
 //! Friendly random run names in MLflow's style (`adjective-noun-123`).
 
 const ADJECTIVES: &[&str] = &[
-    "able", "amazing", "bold", "brave", "bright", "calm", "clever", "crisp", "dapper", "eager",
-    "fearless", "gentle", "glad", "graceful", "honest", "jolly", "keen", "kind", "lively",
-    "lucky", "merry", "nimble", "patient", "placid", "polite", "proud", "quick", "quiet",
-    "rare", "serene", "sharp", "shy", "silent", "sleek", "smiling", "steady", "sunny", "swift",
-    "tender", "upbeat", "vivid", "warm", "wise", "witty", "zealous",
+    "able", "amazing", "bold", "brave", "bright", "calm", "clever", "crisp", "dapper", "eager", "fearless",
+    "gentle", "glad", "graceful", "honest", "jolly", "keen", "kind", "lively", "lucky", "merry", "nimble",
+    "patient", "placid", "polite", "proud", "quick", "quiet", "rare", "serene", "sharp", "shy", "silent",
+    "sleek", "smiling", "steady", "sunny", "swift", "tender", "upbeat", "vivid", "warm", "wise", "witty",
+    "zealous",
 ];
 
 const NOUNS: &[&str] = &[
-    "ant", "bass", "bee", "bird", "cat", "cod", "colt", "crab", "crane", "deer", "doe", "dove",
-    "eel", "elk", "finch", "fox", "frog", "gnat", "goat", "hare", "hawk", "hen", "heron",
-    "horse", "jay", "koi", "lark", "lynx", "mink", "moth", "mule", "newt", "owl", "ox",
-    "panda", "quail", "ram", "robin", "seal", "shark", "sloth", "snail", "stork", "swan",
-    "toad", "trout", "whale", "wolf", "wren", "yak",
+    "ant", "bass", "bee", "bird", "cat", "cod", "colt", "crab", "crane", "deer", "doe", "dove", "eel", "elk",
+    "finch", "fox", "frog", "gnat", "goat", "hare", "hawk", "hen", "heron", "horse", "jay", "koi", "lark",
+    "lynx", "mink", "moth", "mule", "newt", "owl", "ox", "panda", "quail", "ram", "robin", "seal", "shark",
+    "sloth", "snail", "stork", "swan", "toad", "trout", "whale", "wolf", "wren", "yak",
 ];
 
 /// A new random run name.

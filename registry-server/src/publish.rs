@@ -2,11 +2,11 @@
 //! rewritten with content-addressed file URLs, the files themselves, and
 //! `GET /v1/blobs/sha256/{hash}` (immutable, ETag, Range).
 
+use axum::Router;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use futures_util::StreamExt;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -51,20 +51,20 @@ async fn resolve(state: &AppState, name: &str, selector: &Selector) -> Result<Mo
     let mut conn = state.db.read.acquire().await?;
     let version = match selector {
         Selector::Version(v) => *v,
-        Selector::Alias(a) => registry::alias_version(&mut conn, name, a)
-            .await
-            .map_err(|e| match e {
-                Error::InvalidParameter(_) => Error::not_found(format!("model '{name}' has no alias '{a}'")),
-                other => other,
-            })?,
+        Selector::Alias(a) => registry::alias_version(&mut conn, name, a).await.map_err(|e| match e {
+            Error::InvalidParameter(_) => Error::not_found(format!("model '{name}' has no alias '{a}'")),
+            other => other,
+        })?,
         Selector::Stage(stage) => {
             registry::load_model(&mut conn, name).await?;
-            sqlx::query_scalar::<_, Option<i64>>("SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = ?")
-                .bind(name)
-                .bind(*stage)
-                .fetch_one(&mut *conn)
-                .await?
-                .ok_or_else(|| Error::not_found(format!("model '{name}' has no version in stage {stage}")))?
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = ?",
+            )
+            .bind(name)
+            .bind(*stage)
+            .fetch_one(&mut *conn)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("model '{name}' has no version in stage {stage}")))?
         }
     };
     registry::load_version(&mut conn, name, version).await
@@ -101,7 +101,12 @@ fn is_sha256(s: &str) -> bool {
 }
 
 /// Adds `url` to every object that names a file and its sha256; records each blob.
-async fn rewrite(state: &AppState, root: &str, value: &mut Value, files: &mut Vec<(String, String)>) -> Result<()> {
+async fn rewrite(
+    state: &AppState,
+    root: &str,
+    value: &mut Value,
+    files: &mut Vec<(String, String)>,
+) -> Result<()> {
     match value {
         Value::Object(map) => {
             let hash = map.get("sha256").and_then(Value::as_str).map(str::to_ascii_lowercase);
@@ -177,7 +182,10 @@ async fn manifest(
         other => other,
     })?;
     let mut doc: Value = serde_json::from_slice(&raw).map_err(|e| {
-        Error::InvalidState(format!("manifest.json of '{name}' version {} is not valid JSON: {e}", mv.version))
+        Error::InvalidState(format!(
+            "manifest.json of '{name}' version {} is not valid JSON: {e}",
+            mv.version
+        ))
     })?;
     let mut files = Vec::new();
     rewrite(&state, &root, &mut doc, &mut files).await?;
@@ -227,7 +235,11 @@ async fn package_file(
     state.artifacts.serve(&format!("{root}/{rel}"), &headers, cache).await
 }
 
-async fn blob(State(state): State<AppState>, UrlPath(hash): UrlPath<String>, headers: HeaderMap) -> Result<Response> {
+async fn blob(
+    State(state): State<AppState>,
+    UrlPath(hash): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let hash = hash.to_ascii_lowercase();
     if !is_sha256(&hash) {
         return Err(Error::invalid(format!("'{hash}' is not a sha256 hex digest (64 hex digits)")));

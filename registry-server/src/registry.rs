@@ -16,6 +16,17 @@ use crate::extract::{KeyValue, Msg, opt_bool, opt_i64, opt_string, required, str
 use crate::search::{self, Entity, Op};
 use crate::validate;
 
+mod aliases;
+mod history;
+mod versions;
+
+use aliases::*;
+pub use aliases::{alias_version, set_alias_in};
+pub use history::load_history;
+use history::*;
+use versions::*;
+pub use versions::{resolve_source, transition};
+
 /// Routes relative to `/api/2.0/mlflow`.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,11 +38,11 @@ pub fn router() -> Router<AppState> {
         .route("/registered-models/search", get(search_models).post(search_models))
         .route("/registered-models/get-latest-versions", post(latest_versions).get(latest_versions))
         .route("/registered-models/set-tag", post(set_model_tag))
-        .route("/registered-models/delete-tag", axum::routing::delete(delete_model_tag).post(delete_model_tag))
         .route(
-            "/registered-models/alias",
-            post(set_alias).delete(delete_alias).get(get_by_alias),
+            "/registered-models/delete-tag",
+            axum::routing::delete(delete_model_tag).post(delete_model_tag),
         )
+        .route("/registered-models/alias", post(set_alias).delete(delete_alias).get(get_by_alias))
         .route("/model-versions/create", post(create_version))
         .route("/model-versions/get", get(get_version))
         .route("/model-versions/update", axum::routing::patch(update_version).post(update_version))
@@ -40,7 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/model-versions/search", get(search_versions).post(search_versions))
         .route("/model-versions/get-download-uri", get(download_uri))
         .route("/model-versions/set-tag", post(set_version_tag))
-        .route("/model-versions/delete-tag", axum::routing::delete(delete_version_tag).post(delete_version_tag))
+        .route(
+            "/model-versions/delete-tag",
+            axum::routing::delete(delete_version_tag).post(delete_version_tag),
+        )
 }
 
 /// RagaSense's own registry routes (absolute paths).
@@ -55,15 +69,11 @@ pub const STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"];
 
 /// Canonical stage name for any casing, or MLflow's error.
 pub fn canonical_stage(stage: &str) -> Result<&'static str> {
-    STAGES
-        .iter()
-        .find(|s| s.eq_ignore_ascii_case(stage.trim()))
-        .copied()
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "Invalid Model Version stage: {stage}. Value must be one of None, Staging, Production, Archived."
-            ))
-        })
+    STAGES.iter().find(|s| s.eq_ignore_ascii_case(stage.trim())).copied().ok_or_else(|| {
+        Error::invalid(format!(
+            "Invalid Model Version stage: {stage}. Value must be one of None, Staging, Production, Archived."
+        ))
+    })
 }
 
 // ---- JSON shapes ----
@@ -190,9 +200,7 @@ fn check_model_name(name: &str) -> Result<()> {
         return Err(crate::extract::missing("name"));
     }
     if name.contains('/') || name.contains(':') {
-        return Err(Error::invalid(format!(
-            "Invalid model name '{name}'. Names cannot contain '/' or ':'."
-        )));
+        return Err(Error::invalid(format!("Invalid model name '{name}'. Names cannot contain '/' or ':'.")));
     }
     if name == "." || name == ".." || name.chars().any(char::is_control) {
         return Err(Error::invalid(format!("Invalid model name '{name}'.")));
@@ -203,11 +211,13 @@ fn check_model_name(name: &str) -> Result<()> {
 // ---- loading ----
 
 async fn model_row(conn: &mut SqliteConnection, name: &str) -> Result<sqlx::sqlite::SqliteRow> {
-    sqlx::query("SELECT name, creation_time, last_update_time, description FROM registered_models WHERE name = ?")
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("Registered Model with name={name} not found")))
+    sqlx::query(
+        "SELECT name, creation_time, last_update_time, description FROM registered_models WHERE name = ?",
+    )
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("Registered Model with name={name} not found")))
 }
 
 fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> ModelVersion {
@@ -235,41 +245,50 @@ const MV_COLUMNS: &str = "v.name, v.version, v.creation_time, v.last_update_time
 async fn decorate(conn: &mut SqliteConnection, versions: &mut [ModelVersion]) -> Result<()> {
     for v in versions.iter_mut() {
         let n: i64 = v.version.parse().unwrap_or(0);
-        let rows = sqlx::query("SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key")
-            .bind(&v.name)
-            .bind(n)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key",
+        )
+        .bind(&v.name)
+        .bind(n)
+        .fetch_all(&mut *conn)
+        .await?;
         v.tags = rows
             .iter()
             .map(|r| crate::experiments::Tag { key: r.get("key"), value: r.get("value") })
             .collect();
-        v.aliases = sqlx::query_scalar("SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias")
-            .bind(&v.name)
-            .bind(n)
-            .fetch_all(&mut *conn)
-            .await?;
+        v.aliases = sqlx::query_scalar(
+            "SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias",
+        )
+        .bind(&v.name)
+        .bind(n)
+        .fetch_all(&mut *conn)
+        .await?;
     }
     Ok(())
 }
 
 /// Loads one version with tags and aliases.
 pub async fn load_version(conn: &mut SqliteConnection, name: &str, version: i64) -> Result<ModelVersion> {
-    let row = sqlx::query(&format!("SELECT {MV_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.version = ?"))
-        .bind(name)
-        .bind(version)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| {
-            Error::not_found(format!("Model Version (name={name}, version={version}) not found"))
-        })?;
+    let row =
+        sqlx::query(&format!("SELECT {MV_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.version = ?"))
+            .bind(name)
+            .bind(version)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!("Model Version (name={name}, version={version}) not found"))
+            })?;
     let mut v = [version_from_row(&row)];
     decorate(conn, &mut v).await?;
     let [v] = v;
     Ok(v)
 }
 
-async fn latest_per_stage(conn: &mut SqliteConnection, name: &str, stages: &[&str]) -> Result<Vec<ModelVersion>> {
+async fn latest_per_stage(
+    conn: &mut SqliteConnection,
+    name: &str,
+    stages: &[&str],
+) -> Result<Vec<ModelVersion>> {
     let mut out = Vec::new();
     for stage in stages {
         let row = sqlx::query(&format!(
@@ -299,13 +318,14 @@ pub async fn load_model(conn: &mut SqliteConnection, name: &str) -> Result<Regis
         .iter()
         .map(|r| crate::experiments::Tag { key: r.get("key"), value: r.get("value") })
         .collect();
-    let aliases = sqlx::query("SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias")
-        .bind(&name)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Alias { alias: r.get("alias"), version: r.get::<i64, _>("version").to_string() })
-        .collect();
+    let aliases =
+        sqlx::query("SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias")
+            .bind(&name)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Alias { alias: r.get("alias"), version: r.get::<i64, _>("version").to_string() })
+            .collect();
     let latest_versions = latest_per_stage(conn, &name, &STAGES).await?;
     Ok(RegisteredModel {
         name,
@@ -514,9 +534,7 @@ async fn delete_model_tag(State(state): State<AppState>, Msg(req): Msg<NameReq>)
         .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 0 {
-        return Err(Error::not_found(format!(
-            "No tag with key '{key}' on registered model '{name}'"
-        )));
+        return Err(Error::not_found(format!("No tag with key '{key}' on registered model '{name}'")));
     }
     tx.commit().await?;
     Ok(Json(json!({})))
@@ -534,7 +552,12 @@ struct SearchReq {
     page_token: Option<String>,
 }
 
-fn push_tag_filter(qb: &mut QueryBuilder<'_, Sqlite>, table: &str, join: &str, f: &search::Comparison) -> Result<()> {
+fn push_tag_filter(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    table: &str,
+    join: &str,
+    f: &search::Comparison,
+) -> Result<()> {
     match f.op {
         Op::IsNull | Op::IsNotNull => {
             qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
@@ -556,7 +579,11 @@ fn push_tag_filter(qb: &mut QueryBuilder<'_, Sqlite>, table: &str, join: &str, f
 
 /// MLflow keeps prompts (tag `mlflow.prompt.is_prompt` = 'true') out of model searches
 /// unless the filter asks for them; returns the remaining filters and the SQL clause.
-fn prompt_split(filters: Vec<search::Comparison>, tags_table: &str, join: &str) -> (Vec<search::Comparison>, String) {
+fn prompt_split(
+    filters: Vec<search::Comparison>,
+    tags_table: &str,
+    join: &str,
+) -> (Vec<search::Comparison>, String) {
     const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
     let mut querying_prompts = false;
     let rest = filters
@@ -574,7 +601,9 @@ fn prompt_split(filters: Vec<search::Comparison>, tags_table: &str, join: &str) 
             }
         })
         .collect();
-    let exists = format!("EXISTS (SELECT 1 FROM {tags_table} pt WHERE {join} AND pt.key = '{PROMPT_TAG}' AND pt.value = 'true')");
+    let exists = format!(
+        "EXISTS (SELECT 1 FROM {tags_table} pt WHERE {join} AND pt.key = '{PROMPT_TAG}' AND pt.value = 'true')"
+    );
     let clause = if querying_prompts { format!(" AND {exists}") } else { format!(" AND NOT {exists}") };
     (rest, clause)
 }
@@ -584,7 +613,8 @@ async fn search_models(State(state): State<AppState>, Msg(req): Msg<SearchReq>) 
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let (filters, prompt_clause) = prompt_split(filters, "registered_model_tags", "pt.name = m.name");
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new("SELECT m.name FROM registered_models m WHERE 1 = 1");
+    let mut qb: QueryBuilder<'_, Sqlite> =
+        QueryBuilder::new("SELECT m.name FROM registered_models m WHERE 1 = 1");
     qb.push(prompt_clause);
     for f in &filters {
         qb.push(" AND");
@@ -661,569 +691,4 @@ async fn latest_versions(State(state): State<AppState>, Msg(req): Msg<LatestReq>
     model_row(&mut conn, name).await?;
     let versions = latest_per_stage(&mut conn, name, &stages).await?;
     Ok(Json(if versions.is_empty() { json!({}) } else { json!({"model_versions": versions}) }))
-}
-
-// ---- model versions ----
-
-#[derive(Debug, Deserialize)]
-struct VersionReq {
-    #[serde(default, deserialize_with = "opt_string")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "version_de")]
-    version: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    source: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    run_id: Option<String>,
-    #[serde(default)]
-    tags: Vec<KeyValue>,
-    #[serde(default, deserialize_with = "opt_string")]
-    run_link: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    description: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    model_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    stage: Option<String>,
-    #[serde(default, deserialize_with = "opt_bool")]
-    archive_existing_versions: Option<bool>,
-    #[serde(default, deserialize_with = "opt_string")]
-    key: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    value: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    alias: Option<String>,
-}
-
-/// Versions arrive as strings, but accept numbers too.
-fn version_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        Some(other) => return Err(serde::de::Error::custom(format!("expected a version number, got {other}"))),
-    })
-}
-
-impl VersionReq {
-    fn name_version(&self) -> Result<(&str, i64)> {
-        let name = required(&self.name, "name")?;
-        let version = parse_version(required(&self.version, "version")?)?;
-        Ok((name, version))
-    }
-}
-
-async fn create_version(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let name = required(&req.name, "name")?.to_string();
-    let source = required(&req.source, "source")?.to_string();
-    if source.split(['/', '\\']).any(|seg| seg == "..") || source.contains('\0') {
-        return Err(Error::invalid(format!(
-            "Invalid model version source: '{source}'. A source may not contain '..' path segments."
-        )));
-    }
-    let tags = registry_tags(&req.tags)?;
-    let now = now_ms();
-    let mut tx = state.db.write.begin().await?;
-    model_row(&mut tx, &name).await?;
-    let version: i64 = sqlx::query_scalar("SELECT next_version FROM registered_models WHERE name = ?")
-        .bind(&name)
-        .fetch_one(&mut *tx)
-        .await?;
-    sqlx::query("UPDATE registered_models SET next_version = ?, last_update_time = ? WHERE name = ?")
-        .bind(version + 1)
-        .bind(now)
-        .bind(&name)
-        .execute(&mut *tx)
-        .await?;
-    let user = headers
-        .get("x-ragasense-user")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    sqlx::query(
-        "INSERT INTO model_versions (name, version, creation_time, last_update_time, description, user_id, current_stage, source, run_id, run_link, model_id, status)
-         VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, 'READY')",
-    )
-    .bind(&name)
-    .bind(version)
-    .bind(now)
-    .bind(now)
-    .bind(req.description.clone().filter(|d| !d.is_empty()))
-    .bind(user)
-    .bind(&source)
-    .bind(req.run_id.clone().filter(|r| !r.is_empty()))
-    .bind(req.run_link.clone().filter(|r| !r.is_empty()))
-    .bind(req.model_id.clone().filter(|r| !r.is_empty()))
-    .execute(&mut *tx)
-    .await?;
-    for (k, v) in &tags {
-        sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)")
-            .bind(&name)
-            .bind(version)
-            .bind(k)
-            .bind(v)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let mv = load_version(&mut tx, &name, version).await?;
-    tx.commit().await?;
-    Ok(Json(json!({"model_version": mv})))
-}
-
-async fn get_version(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let mut conn = state.db.read.acquire().await?;
-    let mv = load_version(&mut conn, name, version).await?;
-    Ok(Json(json!({"model_version": mv})))
-}
-
-async fn update_version(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let mut tx = state.db.write.begin().await?;
-    load_version(&mut tx, name, version).await?;
-    if let Some(d) = &req.description {
-        sqlx::query("UPDATE model_versions SET description = ?, last_update_time = ? WHERE name = ? AND version = ?")
-            .bind(d)
-            .bind(now_ms())
-            .bind(name)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let mv = load_version(&mut tx, name, version).await?;
-    tx.commit().await?;
-    Ok(Json(json!({"model_version": mv})))
-}
-
-async fn delete_version(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let mut tx = state.db.write.begin().await?;
-    load_version(&mut tx, name, version).await?;
-    sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND version = ?")
-        .bind(name)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("DELETE FROM model_versions WHERE name = ? AND version = ?")
-        .bind(name)
-        .bind(version)
-        .execute(&mut *tx)
-        .await?;
-    touch_model(&mut tx, name, now_ms()).await?;
-    tx.commit().await?;
-    Ok(Json(json!({})))
-}
-
-/// Moves a version to a stage, optionally archiving the others in that stage, and records
-/// every move in the history. Returns the updated version.
-pub async fn transition(
-    conn: &mut SqliteConnection,
-    name: &str,
-    version: i64,
-    stage: &str,
-    archive_existing: bool,
-    actor: &str,
-    comment: Option<&str>,
-) -> Result<ModelVersion> {
-    let stage = canonical_stage(stage)?;
-    if archive_existing && !matches!(stage, "Staging" | "Production") {
-        return Err(Error::invalid(format!(
-            "Model version transition cannot archive existing model versions because '{stage}' is not an Active stage. Valid stages are ['Staging', 'Production']"
-        )));
-    }
-    let current = load_version(conn, name, version).await?;
-    let now = now_ms();
-    if archive_existing {
-        let others: Vec<i64> = sqlx::query_scalar(
-            "SELECT version FROM model_versions WHERE name = ? AND version != ? AND current_stage = ?",
-        )
-        .bind(name)
-        .bind(version)
-        .bind(stage)
-        .fetch_all(&mut *conn)
-        .await?;
-        for other in others {
-            sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_update_time = ? WHERE name = ? AND version = ?")
-                .bind(now)
-                .bind(name)
-                .bind(other)
-                .execute(&mut *conn)
-                .await?;
-            let why = format!("archived by the transition of version {version} to {stage}");
-            record(conn, name, "stage", Some(other), None, Some(stage), Some("Archived"), actor, Some(&why)).await?;
-        }
-    }
-    sqlx::query("UPDATE model_versions SET current_stage = ?, last_update_time = ? WHERE name = ? AND version = ?")
-        .bind(stage)
-        .bind(now)
-        .bind(name)
-        .bind(version)
-        .execute(&mut *conn)
-        .await?;
-    touch_model(conn, name, now).await?;
-    record(conn, name, "stage", Some(version), None, Some(&current.current_stage), Some(stage), actor, comment).await?;
-    load_version(conn, name, version).await
-}
-
-async fn transition_stage(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let stage = required(&req.stage, "stage")?;
-    let mut tx = state.db.write.begin().await?;
-    let mv = transition(
-        &mut tx,
-        name,
-        version,
-        stage,
-        req.archive_existing_versions.unwrap_or(false),
-        &actor(&headers),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(json!({"model_version": mv})))
-}
-
-async fn search_versions(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Result<Json<Value>> {
-    let limit = search::max_results(req.max_results, 10_000, 200_000)?;
-    let offset = search::decode_page_token(req.page_token.as_deref())?;
-    let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    let (filters, prompt_clause) =
-        prompt_split(filters, "model_version_tags", "pt.name = v.name AND pt.version = v.version");
-    let mut qb: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT {MV_COLUMNS} FROM model_versions v WHERE 1 = 1"));
-    qb.push(prompt_clause);
-    for f in &filters {
-        qb.push(" AND");
-        match (f.entity, f.key.as_str()) {
-            (Entity::Attribute, "name") => search::push_string_comparison(&mut qb, "v.name", f)?,
-            (Entity::Attribute, "run_id") => search::push_string_comparison(&mut qb, "v.run_id", f)?,
-            (Entity::Attribute, "source_path") => search::push_string_comparison(&mut qb, "v.source", f)?,
-            (Entity::Attribute, "version_number") => {
-                f.expect_ops(&[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge])?;
-                qb.push(format!(" v.version {} ", f.op.sql()));
-                qb.push_bind(f.number_value()?);
-            }
-            (Entity::Tag, _) => push_tag_filter(
-                &mut qb,
-                "model_version_tags",
-                "t.name = v.name AND t.version = v.version",
-                f,
-            )?,
-            (_, key) => {
-                return Err(Error::invalid(format!(
-                    "Invalid attribute key '{key}' specified. Valid keys are '{{'name', 'run_id', 'source_path', 'version_number'}}' and tags.<key>"
-                )));
-            }
-        }
-    }
-    qb.push(" ORDER BY ");
-    let (mut has_name, mut has_version) = (false, false);
-    for o in &req.order_by {
-        let o = search::parse_order_by(o)?;
-        let col = match (o.entity, o.key.as_str()) {
-            (Entity::Attribute, "name") => {
-                has_name = true;
-                "v.name"
-            }
-            (Entity::Attribute, "version_number") => {
-                has_version = true;
-                "v.version"
-            }
-            (Entity::Attribute, "timestamp" | "creation_timestamp") => "v.creation_time",
-            (Entity::Attribute, "last_updated_timestamp") => "v.last_update_time",
-            (_, key) => {
-                return Err(Error::invalid(format!(
-                    "Invalid order by key '{key}' specified. Valid keys are {{'name', 'version_number', 'creation_timestamp', 'last_updated_timestamp'}}"
-                )));
-            }
-        };
-        qb.push(format!("{col} {}, ", if o.ascending { "ASC" } else { "DESC" }));
-    }
-    if !has_name {
-        qb.push("v.name ASC, ");
-    }
-    qb.push(if has_version { "1" } else { "v.version DESC" });
-    qb.push(" LIMIT ");
-    qb.push_bind(limit + 1);
-    qb.push(" OFFSET ");
-    qb.push_bind(offset);
-    let mut conn = state.db.read.acquire().await?;
-    let rows = qb.build().fetch_all(&mut *conn).await?;
-    let more = rows.len() as i64 > limit;
-    let mut versions: Vec<ModelVersion> = rows.iter().take(limit as usize).map(version_from_row).collect();
-    decorate(&mut conn, &mut versions).await?;
-    let mut body = serde_json::Map::new();
-    if !versions.is_empty() {
-        body.insert("model_versions".into(), serde_json::to_value(versions).map_err(Error::internal)?);
-    }
-    if more {
-        body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
-    }
-    Ok(Json(Value::Object(body)))
-}
-
-/// The artifact URI a version's `source` points at (resolving `runs:/` and `models:/`).
-pub async fn resolve_source(state: &AppState, mv: &ModelVersion) -> Result<String> {
-    let source = mv.source.as_str();
-    if let Some(rest) = source.strip_prefix("runs:/") {
-        let rest = rest.trim_start_matches('/');
-        let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let run = crate::runs::meta(state, run_id).await?;
-        return Ok(if path.is_empty() { run.artifact_uri } else { format!("{}/{path}", run.artifact_uri) });
-    }
-    if let Some(rest) = source.strip_prefix("models:/") {
-        let id = mv.model_id.clone().unwrap_or_else(|| rest.trim_start_matches('/').to_string());
-        if let Some(uri) = crate::logged_models::artifact_uri(state, &id).await? {
-            return Ok(uri);
-        }
-    }
-    Ok(source.to_string())
-}
-
-async fn download_uri(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let mv = {
-        let mut conn = state.db.read.acquire().await?;
-        load_version(&mut conn, name, version).await?
-    };
-    let uri = resolve_source(&state, &mv).await?;
-    Ok(Json(json!({"artifact_uri": uri})))
-}
-
-async fn set_version_tag(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let key = validate::name(req.key.as_deref(), "key")?;
-    let value = req.value.clone().unwrap_or_default();
-    validate::max_len("value", &value, 100_000)?;
-    let mut tx = state.db.write.begin().await?;
-    load_version(&mut tx, name, version).await?;
-    sqlx::query("INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)")
-        .bind(name)
-        .bind(version)
-        .bind(&key)
-        .bind(&value)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Json(json!({})))
-}
-
-async fn delete_version_tag(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let key = required(&req.key, "key")?;
-    let mut tx = state.db.write.begin().await?;
-    load_version(&mut tx, name, version).await?;
-    let done = sqlx::query("DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?")
-        .bind(name)
-        .bind(version)
-        .bind(key)
-        .execute(&mut *tx)
-        .await?;
-    if done.rows_affected() == 0 {
-        return Err(Error::not_found(format!(
-            "No tag with key '{key}' on model version (name={name}, version={version})"
-        )));
-    }
-    tx.commit().await?;
-    Ok(Json(json!({})))
-}
-
-// ---- aliases ----
-
-fn check_alias(alias: &str) -> Result<()> {
-    if alias.is_empty() {
-        return Err(Error::invalid("Registered model alias name cannot be empty."));
-    }
-    if !alias.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
-        return Err(Error::invalid(format!(
-            "Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_), and dashes (-)."
-        )));
-    }
-    validate::max_len("Registered model alias name", alias, 255)?;
-    if alias.eq_ignore_ascii_case("latest") {
-        return Err(Error::invalid("'latest' alias name (case insensitive) is reserved."));
-    }
-    let b = alias.as_bytes();
-    if b.len() > 1 && (b[0] == b'v' || b[0] == b'V') && b[1..].iter().all(u8::is_ascii_digit) {
-        return Err(Error::invalid(format!("Version alias name '{alias}' is reserved.")));
-    }
-    Ok(())
-}
-
-/// Points `alias` at `version`, recording the change.
-pub async fn set_alias_in(conn: &mut SqliteConnection, name: &str, alias: &str, version: i64, actor: &str) -> Result<()> {
-    check_alias(alias)?;
-    load_version(conn, name, version).await?;
-    let old: Option<i64> = sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
-        .bind(name)
-        .bind(alias)
-        .fetch_optional(&mut *conn)
-        .await?;
-    sqlx::query("INSERT OR REPLACE INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)")
-        .bind(name)
-        .bind(alias)
-        .bind(version)
-        .execute(&mut *conn)
-        .await?;
-    touch_model(conn, name, now_ms()).await?;
-    let old = old.map(|v| v.to_string());
-    let new = version.to_string();
-    record(conn, name, "alias", Some(version), Some(alias), old.as_deref(), Some(&new), actor, None).await
-}
-
-async fn set_alias(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let (name, version) = req.name_version()?;
-    let alias = required(&req.alias, "alias")?;
-    let mut tx = state.db.write.begin().await?;
-    model_row(&mut tx, name).await?;
-    set_alias_in(&mut tx, name, alias, version, &actor(&headers)).await?;
-    tx.commit().await?;
-    Ok(Json(json!({})))
-}
-
-async fn delete_alias(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let name = required(&req.name, "name")?;
-    let alias = required(&req.alias, "alias")?;
-    let mut tx = state.db.write.begin().await?;
-    model_row(&mut tx, name).await?;
-    let old: Option<i64> = sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
-        .bind(name)
-        .bind(alias)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(old) = old {
-        sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?")
-            .bind(name)
-            .bind(alias)
-            .execute(&mut *tx)
-            .await?;
-        let old = old.to_string();
-        record(&mut tx, name, "alias", None, Some(alias), Some(&old), None, &actor(&headers), None).await?;
-    }
-    tx.commit().await?;
-    Ok(Json(json!({})))
-}
-
-/// Resolves an alias to its version number.
-pub async fn alias_version(conn: &mut SqliteConnection, name: &str, alias: &str) -> Result<i64> {
-    model_row(conn, name).await?;
-    sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
-        .bind(name)
-        .bind(alias)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| Error::invalid(format!("Registered model alias {alias} not found.")))
-}
-
-async fn get_by_alias(State(state): State<AppState>, Msg(req): Msg<VersionReq>) -> Result<Json<Value>> {
-    let name = required(&req.name, "name")?;
-    let alias = required(&req.alias, "alias")?;
-    let mut conn = state.db.read.acquire().await?;
-    let version = alias_version(&mut conn, name, alias).await?;
-    let mv = load_version(&mut conn, name, version).await?;
-    Ok(Json(json!({"model_version": mv})))
-}
-
-// ---- RagaSense: history and rollback ----
-
-#[derive(Debug, Deserialize)]
-struct HistoryReq {
-    #[serde(default, deserialize_with = "opt_string")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    max_results: Option<i64>,
-}
-
-/// Loads the history of a model, newest first.
-pub async fn load_history(conn: &mut SqliteConnection, name: &str, limit: i64) -> Result<Vec<HistoryEntry>> {
-    let rows = sqlx::query(
-        "SELECT id, name, kind, version, alias, from_value, to_value, actor, timestamp, comment
-         FROM registry_history WHERE name = ? ORDER BY id DESC LIMIT ?",
-    )
-    .bind(name)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| HistoryEntry {
-            id: r.get("id"),
-            name: r.get("name"),
-            kind: r.get("kind"),
-            version: r.get::<Option<i64>, _>("version").map(|v| v.to_string()),
-            alias: r.get("alias"),
-            from: r.get("from_value"),
-            to: r.get("to_value"),
-            actor: r.get("actor"),
-            timestamp: r.get("timestamp"),
-            comment: r.get("comment"),
-        })
-        .collect())
-}
-
-async fn history(State(state): State<AppState>, Msg(req): Msg<HistoryReq>) -> Result<Json<Value>> {
-    let name = required(&req.name, "name")?;
-    let limit = search::max_results(req.max_results, 1000, 100_000)?;
-    let mut conn = state.db.read.acquire().await?;
-    model_row(&mut conn, name).await?;
-    let entries = load_history(&mut conn, name, limit).await?;
-    Ok(Json(json!({"history": entries})))
-}
-
-#[derive(Debug, Deserialize)]
-struct RollbackReq {
-    #[serde(default, deserialize_with = "opt_string")]
-    name: Option<String>,
-}
-
-async fn rollback(State(state): State<AppState>, headers: HeaderMap, Msg(req): Msg<RollbackReq>) -> Result<Json<Value>> {
-    let name = required(&req.name, "name")?;
-    let who = actor(&headers);
-    let mut tx = state.db.write.begin().await?;
-    model_row(&mut tx, name).await?;
-    let current: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = 'Production'",
-    )
-    .bind(name)
-    .fetch_one(&mut *tx)
-    .await?;
-    // Versions that were promoted to Production, most recent promotion first.
-    let promoted: Vec<i64> = sqlx::query_scalar(
-        "SELECT version FROM registry_history
-         WHERE name = ? AND kind = 'stage' AND to_value = 'Production' AND version IS NOT NULL
-         ORDER BY id DESC",
-    )
-    .bind(name)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut target = None;
-    for v in promoted {
-        if Some(v) == current {
-            continue;
-        }
-        let exists: Option<i64> = sqlx::query_scalar("SELECT version FROM model_versions WHERE name = ? AND version = ?")
-            .bind(name)
-            .bind(v)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_some() {
-            target = Some(v);
-            break;
-        }
-    }
-    let Some(target) = target else {
-        return Err(Error::InvalidState(format!(
-            "Registered model '{name}' has no earlier Production version to roll back to."
-        )));
-    };
-    let comment = match current {
-        Some(c) => format!("rollback from version {c}"),
-        None => "rollback".to_string(),
-    };
-    let mv = transition(&mut tx, name, target, "Production", true, &who, Some(&comment)).await?;
-    tx.commit().await?;
-    Ok(Json(json!({
-        "model_version": mv,
-        "previous_version": current.map(|c| c.to_string()),
-    })))
 }

@@ -20,6 +20,12 @@ use crate::names;
 use crate::search::{self, Comparison, Entity, Op};
 use crate::validate;
 
+mod query;
+mod render;
+
+pub use render::load;
+use render::*;
+
 /// Routes of this module, relative to `/api/2.0/mlflow`.
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,7 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/runs/update", post(update))
         .route("/runs/delete", post(delete))
         .route("/runs/restore", post(restore))
-        .route("/runs/search", post(search).get(search))
+        .route("/runs/search", post(query::search).get(query::search))
         .route("/runs/log-metric", post(log_metric))
         .route("/runs/log-parameter", post(log_param))
         .route("/runs/set-tag", post(set_tag))
@@ -109,7 +115,7 @@ pub async fn meta(state: &AppState, run_id: &str) -> Result<RunMeta> {
 pub async fn active(state: &AppState, run_id: &str) -> Result<RunMeta> {
     let m = meta(state, run_id).await?;
     if m.lifecycle_stage != "active" {
-        return Err(Error::InvalidState(format!(
+        return Err(Error::InvalidParameter(format!(
             "The run {run_id} must be in the 'active' state. Current state is {}.",
             m.lifecycle_stage
         )));
@@ -171,188 +177,6 @@ pub struct Metric {
     pub run_id: Option<String>,
 }
 
-const RUN_COLUMNS: &str =
-    "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
-
-fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> RunInfo {
-    let id: String = row.get("run_uuid");
-    RunInfo {
-        run_uuid: id.clone(),
-        run_id: id,
-        run_name: row.get("name"),
-        experiment_id: row.get::<i64, _>("experiment_id").to_string(),
-        user_id: row.get("user_id"),
-        status: row.get("status"),
-        start_time: row.get("start_time"),
-        end_time: row.get("end_time"),
-        artifact_uri: row.get("artifact_uri"),
-        lifecycle_stage: row.get("lifecycle_stage"),
-    }
-}
-
-fn metric_value(row: &sqlx::sqlite::SqliteRow) -> f64 {
-    if row.get::<i64, _>("is_nan") != 0 { f64::NAN } else { row.get("value") }
-}
-
-/// Latest metrics, one row per run: records joined by U+001E, fields by U+001F (metric names
-/// cannot contain control characters). Values travel as their IEEE-754 bits, so nothing is
-/// lost to SQLite's float formatting; [`metrics_json`] renders them in the shortest form.
-const METRICS_SQL: &str = "SELECT run_uuid, group_concat(rec, char(30)) AS items FROM (
-    SELECT run_uuid, key || char(31) || CASE WHEN is_nan THEN 'NaN' ELSE value_bits END
-                     || char(31) || timestamp || char(31) || step AS rec
-    FROM latest_metrics WHERE run_uuid IN (";
-
-/// Turns [`METRICS_SQL`] records into MLflow's JSON array of metrics.
-fn metrics_json(items: &str) -> Result<String> {
-    let mut out = String::with_capacity(items.len() + 64);
-    out.push('[');
-    for (i, rec) in items.split('\u{1e}').enumerate() {
-        let mut f = rec.split('\u{1f}');
-        let (Some(key), Some(value), Some(ts), Some(step)) = (f.next(), f.next(), f.next(), f.next()) else {
-            return Err(Error::internal(format!("malformed metric record {rec:?}")));
-        };
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"key\":");
-        out.push_str(&serde_json::to_string(key).map_err(Error::internal)?);
-        out.push_str(",\"value\":");
-        match value.parse::<i64>().map(|bits| f64::from_bits(bits as u64)) {
-            Ok(v) if v.is_finite() => out.push_str(&serde_json::to_string(&v).map_err(Error::internal)?),
-            _ => out.push_str("\"NaN\""),
-        }
-        out.push_str(",\"timestamp\":");
-        out.push_str(ts);
-        out.push_str(",\"step\":");
-        out.push_str(step);
-        out.push('}');
-    }
-    out.push(']');
-    Ok(out)
-}
-
-/// The JSON pieces of runs' data, keyed by run id.
-#[derive(Debug, Default)]
-struct DataParts {
-    metrics: HashMap<String, String>,
-    params: HashMap<String, String>,
-    tags: HashMap<String, String>,
-    inputs: HashMap<String, Vec<(String, String)>>,
-}
-
-/// Loads metrics, params, tags and inputs of runs, as JSON text built by SQLite: one row
-/// per run and table, whatever the number of values.
-async fn load_parts(state: &AppState, ids: &[String]) -> Result<DataParts> {
-    let mut parts = DataParts::default();
-    for chunk in ids.chunks(500) {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(METRICS_SQL);
-        push_list(&mut qb, chunk);
-        qb.push(") ORDER BY run_uuid, key) GROUP BY run_uuid");
-        for row in qb.build().fetch_all(&state.db.read).await? {
-            parts.metrics.insert(row.get("run_uuid"), metrics_json(row.get("items"))?);
-        }
-        for table in ["params", "tags"] {
-            let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
-                "SELECT run_uuid, json_group_array(json_object('key', key, 'value', value)) AS items FROM (SELECT run_uuid, key, value FROM {table} WHERE run_uuid IN ("
-            ));
-            push_list(&mut qb, chunk);
-            qb.push(") ORDER BY run_uuid, key) GROUP BY run_uuid");
-            let target = if table == "params" { &mut parts.params } else { &mut parts.tags };
-            for row in qb.build().fetch_all(&state.db.read).await? {
-                target.insert(row.get("run_uuid"), row.get("items"));
-            }
-        }
-        let mut qb: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (");
-        push_list(&mut qb, chunk);
-        qb.push(") ORDER BY run_uuid, position");
-        for row in qb.build().fetch_all(&state.db.read).await? {
-            parts
-                .inputs
-                .entry(row.get("run_uuid"))
-                .or_default()
-                .push((row.get("kind"), row.get("body")));
-        }
-    }
-    Ok(parts)
-}
-
-fn push_list(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.clone());
-    }
-}
-
-/// Appends `{"info":…,"data":{…},"inputs":{…},"outputs":{…}}` for one run.
-fn render_run(out: &mut String, info: &RunInfo, parts: &DataParts) -> Result<()> {
-    let id = &info.run_id;
-    out.push_str("{\"info\":");
-    out.push_str(&serde_json::to_string(info).map_err(Error::internal)?);
-    out.push_str(",\"data\":{");
-    let mut first = true;
-    for (name, map) in [("metrics", &parts.metrics), ("params", &parts.params), ("tags", &parts.tags)] {
-        if let Some(items) = map.get(id) {
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            out.push('"');
-            out.push_str(name);
-            out.push_str("\":");
-            out.push_str(items);
-        }
-    }
-    out.push('}');
-    let io = parts.inputs.get(id).map(Vec::as_slice).unwrap_or_default();
-    for (field, groups) in [
-        ("inputs", &[("dataset", "dataset_inputs"), ("model", "model_inputs")][..]),
-        ("outputs", &[("output", "model_outputs")][..]),
-    ] {
-        out.push_str(",\"");
-        out.push_str(field);
-        out.push_str("\":{");
-        let mut first_group = true;
-        for (kind, name) in groups {
-            let bodies: Vec<&str> = io.iter().filter(|(k, _)| k == kind).map(|(_, b)| b.as_str()).collect();
-            if bodies.is_empty() {
-                continue;
-            }
-            if !first_group {
-                out.push(',');
-            }
-            first_group = false;
-            out.push('"');
-            out.push_str(name);
-            out.push_str("\":[");
-            out.push_str(&bodies.join(","));
-            out.push(']');
-        }
-        out.push('}');
-    }
-    out.push('}');
-    Ok(())
-}
-
-/// Loads one run and renders it as JSON text (`Run` in MLflow's protocol).
-pub async fn load(state: &AppState, run_id: &str) -> Result<(RunInfo, String)> {
-    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"))
-        .bind(run_id)
-        .fetch_optional(&state.db.read)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
-    let info = info_from_row(&row);
-    let parts = load_parts(state, &[run_id.to_string()]).await?;
-    let mut out = String::with_capacity(1024);
-    render_run(&mut out, &info, &parts)?;
-    Ok((info, out))
-}
-
-/// A response whose body is already JSON text.
-fn json_text(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
 // ---- handlers ----
 
 #[derive(Debug, Deserialize)]
@@ -375,7 +199,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     let exp_id = parse_experiment_id(req.experiment_id.as_deref().unwrap_or("0"))?;
     let exp = experiments::load(&state, exp_id).await?;
     if exp.lifecycle_stage != "active" {
-        return Err(Error::InvalidState(format!(
+        return Err(Error::InvalidParameter(format!(
             "The experiment {exp_id} must be in the 'active' state. Current state is {}.",
             exp.lifecycle_stage
         )));
@@ -617,7 +441,10 @@ fn check_metric(m: &MetricReq, path: &str) -> Result<NewMetric> {
     })
 }
 
-fn insert_metric<'q>(run_id: &'q str, m: &'q NewMetric) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+fn insert_metric<'q>(
+    run_id: &'q str,
+    m: &'q NewMetric,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
     sqlx::query(
         "INSERT OR IGNORE INTO metrics (run_uuid, key, value, value_bits, is_nan, timestamp, step, model_id, dataset_name, dataset_digest)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -731,11 +558,12 @@ async fn insert_params(
     params: &[(String, String)],
 ) -> Result<()> {
     for (key, value) in params {
-        let existing: Option<String> = sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = ? AND key = ?")
-            .bind(run_id)
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = ? AND key = ?")
+                .bind(run_id)
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?;
         match existing {
             Some(old) if &old == value => {}
             Some(old) => {
@@ -892,10 +720,11 @@ struct InputsReq {
 
 async fn append_io(state: &AppState, run_id: &str, items: Vec<(&str, Value)>) -> Result<()> {
     let mut tx = state.db.write.begin().await?;
-    let start: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_inputs WHERE run_uuid = ?")
-        .bind(run_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let start: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_inputs WHERE run_uuid = ?")
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await?;
     for (i, (kind, body)) in items.into_iter().enumerate() {
         sqlx::query("INSERT INTO run_inputs (run_uuid, position, kind, body) VALUES (?, ?, ?, ?)")
             .bind(run_id)
@@ -970,10 +799,11 @@ async fn log_model(State(state): State<AppState>, Msg(req): Msg<LogModelReq>) ->
     active(&state, &run_id).await?;
     // MLflow appends the model to the run's `mlflow.log-model.history` tag.
     let mut conn = state.db.write.acquire().await?;
-    let old: Option<String> = sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = ? AND key = 'mlflow.log-model.history'")
-        .bind(&run_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = ? AND key = 'mlflow.log-model.history'")
+            .bind(&run_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let mut history: Vec<Value> = old.and_then(|o| serde_json::from_str(&o).ok()).unwrap_or_default();
     history.push(model);
     let value = Value::Array(history).to_string();
@@ -1041,228 +871,4 @@ async fn metric_history(State(state): State<AppState>, Msg(req): Msg<HistoryReq>
         body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
     }
     Ok(Json(Value::Object(body)))
-}
-
-// ---- search ----
-
-#[derive(Debug, Deserialize)]
-struct SearchReq {
-    #[serde(default, deserialize_with = "string_list")]
-    experiment_ids: Vec<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    filter: Option<String>,
-    #[serde(default, deserialize_with = "view_type_de")]
-    run_view_type: Option<String>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    max_results: Option<i64>,
-    #[serde(default, deserialize_with = "string_list")]
-    order_by: Vec<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    page_token: Option<String>,
-}
-
-/// Maps a run attribute name (with MLflow's aliases) to its column.
-fn run_column(key: &str) -> Option<(&'static str, bool)> {
-    // (column, numeric)
-    Some(match key {
-        "run_id" => ("r.run_uuid", false),
-        "run_name" | "run name" | "Run name" | "Run Name" => ("r.name", false),
-        "status" => ("r.status", false),
-        "user_id" => ("r.user_id", false),
-        "artifact_uri" => ("r.artifact_uri", false),
-        "lifecycle_stage" => ("r.lifecycle_stage", false),
-        "start_time" | "created" | "Created" => ("r.start_time", true),
-        "end_time" => ("r.end_time", true),
-        _ => return None,
-    })
-}
-
-const RUN_ATTRS: &str = "['artifact_uri', 'end_time', 'run_id', 'run_name', 'start_time', 'status', 'user_id']";
-
-fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<()> {
-    match f.entity {
-        Entity::Metric => {
-            f.expect_ops(&[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge])?;
-            let v = f.number_value()?;
-            qb.push(" EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = ");
-            qb.push_bind(f.key.clone());
-            qb.push(format!(" AND m.is_nan = 0 AND m.value {} ", f.op.sql()));
-            qb.push_bind(v);
-            qb.push(")");
-        }
-        Entity::Param | Entity::Tag => {
-            let table = if f.entity == Entity::Param { "params" } else { "tags" };
-            match f.op {
-                Op::IsNull | Op::IsNotNull => {
-                    qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
-                    qb.push(format!(" (SELECT 1 FROM {table} p WHERE p.run_uuid = r.run_uuid AND p.key = "));
-                    qb.push_bind(f.key.clone());
-                    qb.push(")");
-                }
-                _ => {
-                    f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
-                    qb.push(format!(" EXISTS (SELECT 1 FROM {table} p WHERE p.run_uuid = r.run_uuid AND p.key = "));
-                    qb.push_bind(f.key.clone());
-                    qb.push(" AND");
-                    search::push_string_comparison(qb, "p.value", f)?;
-                    qb.push(")");
-                }
-            }
-        }
-        Entity::Attribute => {
-            let Some((column, numeric)) = run_column(&f.key) else {
-                return Err(Error::invalid(format!(
-                    "Invalid attribute key '{}' specified. Valid keys are '{RUN_ATTRS}'",
-                    f.key
-                )));
-            };
-            if numeric {
-                f.expect_ops(&[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge])?;
-                qb.push(format!(" {column} {} ", f.op.sql()));
-                qb.push_bind(f.number_value()?);
-            } else {
-                if matches!(f.op, Op::In | Op::NotIn) && column != "r.run_uuid" {
-                    return Err(Error::invalid(
-                        "Only ['run_id'] attributes support comparison with a list of quoted string values.",
-                    ));
-                }
-                f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn])?;
-                search::push_string_comparison(qb, column, f)?;
-            }
-        }
-        Entity::Dataset => {
-            f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn])?;
-            let field = match f.key.as_str() {
-                "name" => "$.dataset.name",
-                "digest" => "$.dataset.digest",
-                "context" => "$.tags[0].value",
-                other => {
-                    return Err(Error::invalid(format!(
-                        "Invalid dataset key '{other}' specified. Valid keys are '{{'name', 'digest', 'context'}}'"
-                    )));
-                }
-            };
-            qb.push(" EXISTS (SELECT 1 FROM run_inputs i WHERE i.run_uuid = r.run_uuid AND i.kind = 'dataset' AND");
-            search::push_string_comparison(qb, &format!("json_extract(i.body, '{field}')"), f)?;
-            qb.push(")");
-        }
-    }
-    Ok(())
-}
-
-async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Result<Response> {
-    let limit = search::max_results(req.max_results, 1000, 50_000)?;
-    let offset = search::decode_page_token(req.page_token.as_deref())?;
-    let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
-    let exp_ids = req
-        .experiment_ids
-        .iter()
-        .map(|id| parse_experiment_id(id))
-        .collect::<Result<Vec<i64>>>()?;
-    let orders = req.order_by.iter().map(|o| search::parse_order_by(o)).collect::<Result<Vec<_>>>()?;
-
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!("SELECT {RUN_COLUMNS} FROM runs r"));
-    // Joins for ordering come first so that their binds precede the WHERE binds.
-    let mut order_sql = Vec::new();
-    let mut seen = Vec::new();
-    for (i, o) in orders.iter().enumerate() {
-        if seen.contains(&(o.entity, o.key.clone())) {
-            return Err(Error::invalid(format!("`order_by` contains duplicate fields: {:?}", req.order_by)));
-        }
-        seen.push((o.entity, o.key.clone()));
-        let dir = if o.ascending { "ASC" } else { "DESC" };
-        match o.entity {
-            Entity::Metric | Entity::Param | Entity::Tag => {
-                let table = match o.entity {
-                    Entity::Metric => "latest_metrics",
-                    Entity::Param => "params",
-                    _ => "tags",
-                };
-                qb.push(format!(" LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "));
-                qb.push_bind(o.key.clone());
-                if o.entity == Entity::Metric {
-                    order_sql.push(format!(
-                        "(CASE WHEN o{i}.run_uuid IS NULL THEN 2 WHEN o{i}.is_nan = 1 THEN 1 ELSE 0 END), o{i}.value {dir}"
-                    ));
-                } else {
-                    order_sql.push(format!("(o{i}.run_uuid IS NULL), o{i}.value {dir}"));
-                }
-            }
-            Entity::Attribute => {
-                let column = match o.key.as_str() {
-                    "experiment_id" => "r.experiment_id",
-                    key => match run_column(key) {
-                        Some((c, _)) => c,
-                        None => {
-                            return Err(Error::invalid(format!(
-                                "Invalid attribute key '{key}' specified. Valid keys are '{RUN_ATTRS}'"
-                            )));
-                        }
-                    },
-                };
-                order_sql.push(format!("({column} IS NULL), {column} {dir}"));
-            }
-            Entity::Dataset => return Err(Error::invalid("Ordering by dataset is not supported")),
-        }
-    }
-    let by_start = orders
-        .iter()
-        .any(|o| o.entity == Entity::Attribute && matches!(o.key.as_str(), "start_time" | "created" | "Created"));
-    if !by_start {
-        order_sql.push("r.start_time DESC".into());
-    }
-    order_sql.push("r.run_uuid ASC".into());
-
-    qb.push(" WHERE r.experiment_id IN (");
-    if exp_ids.is_empty() {
-        qb.push("NULL");
-    } else {
-        let mut sep = qb.separated(", ");
-        for id in &exp_ids {
-            sep.push_bind(*id);
-        }
-    }
-    qb.push(") AND ");
-    qb.push(experiments::view_type_clause(req.run_view_type.as_deref(), "r.lifecycle_stage")?);
-    for f in &filters {
-        qb.push(" AND");
-        push_run_filter(&mut qb, f)?;
-    }
-    qb.push(" ORDER BY ");
-    qb.push(order_sql.join(", "));
-    qb.push(" LIMIT ");
-    qb.push_bind(limit + 1);
-    qb.push(" OFFSET ");
-    qb.push_bind(offset);
-    let started = std::time::Instant::now();
-    let rows = qb.build().fetch_all(&state.db.read).await?;
-    let more = rows.len() as i64 > limit;
-    let infos: Vec<RunInfo> = rows.iter().take(limit as usize).map(info_from_row).collect();
-    let ids: Vec<String> = infos.iter().map(|i| i.run_id.clone()).collect();
-    let runs_ms = started.elapsed().as_secs_f64() * 1e3;
-    let parts = load_parts(&state, &ids).await?;
-    let data_ms = started.elapsed().as_secs_f64() * 1e3 - runs_ms;
-    let mut out = String::with_capacity(64 + infos.len() * 600);
-    out.push('{');
-    if !infos.is_empty() {
-        out.push_str("\"runs\":[");
-        for (i, info) in infos.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            render_run(&mut out, info, &parts)?;
-        }
-        out.push(']');
-    }
-    if more {
-        if !infos.is_empty() {
-            out.push(',');
-        }
-        out.push_str("\"next_page_token\":\"");
-        out.push_str(&search::encode_page_token(offset + limit));
-        out.push('"');
-    }
-    out.push('}');
-    tracing::debug!(runs = ids.len(), runs_ms, data_ms, total_ms = started.elapsed().as_secs_f64() * 1e3, "search runs");
-    Ok(json_text(out))
 }

@@ -277,15 +277,14 @@ fn tokenize(input: &str) -> Result<Vec<Tok>> {
                         || chars[i] == '.'
                         || chars[i] == 'e'
                         || chars[i] == 'E'
-                        || ((chars[i] == '-' || chars[i] == '+')
-                            && matches!(chars[i - 1], 'e' | 'E')))
+                        || ((chars[i] == '-' || chars[i] == '+') && matches!(chars[i - 1], 'e' | 'E')))
                 {
                     i += 1;
                 }
                 let text: String = chars[start..i].iter().collect();
-                let n = text.parse::<f64>().map_err(|_| {
-                    Error::invalid(format!("Invalid filter '{input}': bad number '{text}'"))
-                })?;
+                let n = text
+                    .parse::<f64>()
+                    .map_err(|_| Error::invalid(format!("Invalid filter '{input}': bad number '{text}'")))?;
                 out.push(Tok::Number(n, text));
             }
             c if c.is_alphanumeric() || c == '_' => {
@@ -422,9 +421,9 @@ impl Parser<'_> {
             return Ok(Literal::None);
         }
         match self.next() {
-            Some(Tok::Quoted(s, '`')) => Err(self.err(&format!(
-                "value `{s}` is backquoted; quote string values with ' or \""
-            ))),
+            Some(Tok::Quoted(s, '`')) => {
+                Err(self.err(&format!("value `{s}` is backquoted; quote string values with ' or \"")))
+            }
             Some(Tok::Quoted(s, _)) => Ok(Literal::Str(s)),
             Some(Tok::Number(n, text)) => Ok(Literal::Number(n, text)),
             Some(Tok::LParen) => {
@@ -520,9 +519,7 @@ pub fn parse_order_by(input: &str) -> Result<OrderBy> {
         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("ASC") => true,
         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("DESC") => false,
         Some(_) => {
-            return Err(Error::invalid(format!(
-                "Invalid ordering key in order_by clause '{input}'."
-            )));
+            return Err(Error::invalid(format!("Invalid ordering key in order_by clause '{input}'.")));
         }
     };
     if p.next().is_some() {
@@ -538,10 +535,7 @@ pub fn decode_page_token(token: Option<&str>) -> Result<i64> {
         .decode(token.trim())
         .map_err(|_| Error::invalid("Invalid page token, could not base64-decode"))?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
-        Error::invalid(format!(
-            "Invalid page token, decoded value={}",
-            String::from_utf8_lossy(&bytes)
-        ))
+        Error::invalid(format!("Invalid page token, decoded value={}", String::from_utf8_lossy(&bytes)))
     })?;
     let offset = value.get("offset").and_then(|o| match o {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -620,11 +614,7 @@ pub fn push_string_comparison(
             qb.push_bind(cmp.string_value()?.to_string());
         }
         _ => {
-            return Err(Error::invalid(format!(
-                "Invalid comparator '{}' for '{}'",
-                cmp.op.name(),
-                cmp.key
-            )));
+            return Err(Error::invalid(format!("Invalid comparator '{}' for '{}'", cmp.op.name(), cmp.key)));
         }
     }
     Ok(())
@@ -636,8 +626,7 @@ mod tests {
 
     fn check(input: &str, expected: &[(Entity, &str, Op)]) {
         let got = parse_filter(input).unwrap_or_else(|e| panic!("{input}: {e}"));
-        let got: Vec<(Entity, &str, Op)> =
-            got.iter().map(|c| (c.entity, c.key.as_str(), c.op)).collect();
+        let got: Vec<(Entity, &str, Op)> = got.iter().map(|c| (c.entity, c.key.as_str(), c.op)).collect();
         assert_eq!(got, expected, "{input}");
     }
 
@@ -654,7 +643,10 @@ mod tests {
         check("tags.\"my tag\" != \"x\"", &[(Tag, "my tag", Op::Ne)]);
         check("attributes.run_id IN ('a', 'b')", &[(Attribute, "run_id", Op::In)]);
         check("run_name ILIKE '%x%'", &[(Attribute, "run_name", Op::ILike)]);
-        check("params.p IS NOT NULL AND tags.t IS NULL", &[(Param, "p", Op::IsNotNull), (Tag, "t", Op::IsNull)]);
+        check(
+            "params.p IS NOT NULL AND tags.t IS NULL",
+            &[(Param, "p", Op::IsNotNull), (Tag, "t", Op::IsNull)],
+        );
         check("attribute.status NOT IN ('FAILED')", &[(Attribute, "status", Op::NotIn)]);
     }
 

@@ -19,9 +19,8 @@ pub fn name(value: Option<&str>, path: &str) -> Result<String> {
     let Some(name) = value.filter(|n| !n.is_empty()) else {
         return Err(missing(path));
     };
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | ' ' | ':'));
+    let ok_chars =
+        name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '/' | '.' | '-' | ' ' | ':'));
     if !ok_chars {
         return Err(Error::invalid(format!(
             "Invalid value {} for parameter '{path}' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).",
@@ -52,9 +51,7 @@ pub fn tag_key<'a>(value: Option<&'a str>, path: &str) -> Result<&'a str> {
 /// Fails when `value` is longer than `limit` characters.
 pub fn max_len(path: &str, value: &str, limit: usize) -> Result<()> {
     if value.chars().count() > limit {
-        return Err(Error::invalid(format!(
-            "'{path}' exceeds the maximum length of {limit} characters"
-        )));
+        return Err(Error::invalid(format!("'{path}' exceeds the maximum length of {limit} characters")));
     }
     Ok(())
 }
@@ -79,7 +76,13 @@ fn normalize(name: &str) -> String {
         }
     }
     let joined = parts.join("/");
-    if name.starts_with('/') { format!("/{joined}") } else if joined.is_empty() { ".".into() } else { joined }
+    if name.starts_with('/') {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
 }
 
 /// A relative artifact path that cannot escape its root: no `..`, no absolute path, no

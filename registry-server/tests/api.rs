@@ -71,14 +71,26 @@ impl TestApp {
 
     async fn create_run(&self, exp: &str) -> String {
         let v = self
-            .ok("POST", "/api/2.0/mlflow/runs/create", Some(json!({"experiment_id": exp, "start_time": 1000, "user_id": "me"})))
+            .ok(
+                "POST",
+                "/api/2.0/mlflow/runs/create",
+                Some(json!({"experiment_id": exp, "start_time": 1000, "user_id": "me"})),
+            )
             .await;
         v["run"]["info"]["run_id"].as_str().expect("run id").to_string()
     }
 }
 
 /// Asserts an MLflow error: status, error_code, and a message fragment.
-async fn check_error(app: &TestApp, method: &str, uri: &str, body: Option<&str>, status: u16, code: &str, fragment: &str) {
+async fn check_error(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+    status: u16,
+    code: &str,
+    fragment: &str,
+) {
     let mut req = Request::builder().method(method).uri(uri);
     if body.is_some() {
         req = req.header(header::CONTENT_TYPE, "application/json");
@@ -91,7 +103,10 @@ async fn check_error(app: &TestApp, method: &str, uri: &str, body: Option<&str>,
     assert_eq!(v["error_code"], code, "{method} {uri} {body:?}: {v}");
     let message = v["message"].as_str().unwrap_or_default();
     assert!(message.contains(fragment), "{method} {uri}: message {message:?} lacks {fragment:?}");
-    assert!(!message.to_lowercase().contains("sqlite") && !message.contains("SELECT"), "leaks SQL: {message}");
+    assert!(
+        !message.to_lowercase().contains("sqlite") && !message.contains("SELECT"),
+        "leaks SQL: {message}"
+    );
 }
 
 #[tokio::test]
@@ -109,18 +124,40 @@ async fn fresh_store_has_default_experiment() {
 async fn experiment_lifecycle() {
     let app = test_app().await;
     let v = app
-        .ok("POST", "/api/2.0/mlflow/experiments/create", Some(json!({"name": "ragas", "tags": [{"key": "team", "value": "dsp"}]})))
+        .ok(
+            "POST",
+            "/api/2.0/mlflow/experiments/create",
+            Some(json!({"name": "ragas", "tags": [{"key": "team", "value": "dsp"}]})),
+        )
         .await;
     let id = v["experiment_id"].as_str().expect("id").to_string();
     assert_eq!(id, "1");
-    check_error(&app, "POST", "/api/2.0/mlflow/experiments/create", Some(r#"{"name":"ragas"}"#), 400, "RESOURCE_ALREADY_EXISTS", "already exists").await;
+    check_error(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        Some(r#"{"name":"ragas"}"#),
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+        "already exists",
+    )
+    .await;
     let v = app.ok("GET", &format!("/api/2.0/mlflow/experiments/get?experiment_id={id}"), None).await;
     assert_eq!(v["experiment"]["tags"], json!([{"key": "team", "value": "dsp"}]));
     assert_eq!(v["experiment"]["artifact_location"], "mlflow-artifacts:/1");
 
-    app.ok("POST", "/api/2.0/mlflow/experiments/update", Some(json!({"experiment_id": id, "new_name": "ragas2"}))).await;
+    app.ok(
+        "POST",
+        "/api/2.0/mlflow/experiments/update",
+        Some(json!({"experiment_id": id, "new_name": "ragas2"})),
+    )
+    .await;
     let v = app
-        .ok("POST", "/api/2.0/mlflow/experiments/search", Some(json!({"filter": "name LIKE 'raga%'", "max_results": 10})))
+        .ok(
+            "POST",
+            "/api/2.0/mlflow/experiments/search",
+            Some(json!({"filter": "name LIKE 'raga%'", "max_results": 10})),
+        )
         .await;
     assert_eq!(v["experiments"].as_array().map(Vec::len), Some(1));
     assert_eq!(v["experiments"][0]["name"], "ragas2");
@@ -138,7 +175,11 @@ async fn experiment_lifecycle() {
     let token = v["next_page_token"].as_str().expect("token").to_string();
     assert_eq!(token, "eyJvZmZzZXQiOiAyfQ==");
     let v = app
-        .ok("POST", "/api/2.0/mlflow/experiments/search", Some(json!({"max_results": 2, "page_token": token})))
+        .ok(
+            "POST",
+            "/api/2.0/mlflow/experiments/search",
+            Some(json!({"max_results": 2, "page_token": token})),
+        )
         .await;
     assert_eq!(v["experiments"].as_array().map(Vec::len), Some(1));
     assert!(v.get("next_page_token").is_none());
@@ -149,14 +190,54 @@ async fn run_logging_round_trip() {
     let app = test_app().await;
     let run = app.create_run("0").await;
     let base = "/api/2.0/mlflow/runs";
-    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "loss", "value": 0.5, "timestamp": 10, "step": 1}))).await;
-    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "loss", "value": 0.25, "timestamp": 20, "step": 2}))).await;
-    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "nan", "value": "NaN", "timestamp": 20}))).await;
-    app.ok("POST", &format!("{base}/log-metric"), Some(json!({"run_id": run, "key": "inf", "value": "Infinity", "timestamp": 20}))).await;
-    app.ok("POST", &format!("{base}/log-parameter"), Some(json!({"run_id": run, "key": "lr", "value": "0.1"}))).await;
-    app.ok("POST", &format!("{base}/log-parameter"), Some(json!({"run_id": run, "key": "lr", "value": "0.1"}))).await;
-    check_error(&app, "POST", &format!("{base}/log-parameter"), Some(&json!({"run_id": run, "key": "lr", "value": "0.2"}).to_string()), 400, "INVALID_PARAMETER_VALUE", "Changing param values is not allowed").await;
-    app.ok("POST", &format!("{base}/set-tag"), Some(json!({"run_id": run, "key": "raga", "value": "yaman"}))).await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-metric"),
+        Some(json!({"run_id": run, "key": "loss", "value": 0.5, "timestamp": 10, "step": 1})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-metric"),
+        Some(json!({"run_id": run, "key": "loss", "value": 0.25, "timestamp": 20, "step": 2})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-metric"),
+        Some(json!({"run_id": run, "key": "nan", "value": "NaN", "timestamp": 20})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-metric"),
+        Some(json!({"run_id": run, "key": "inf", "value": "Infinity", "timestamp": 20})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-parameter"),
+        Some(json!({"run_id": run, "key": "lr", "value": "0.1"})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{base}/log-parameter"),
+        Some(json!({"run_id": run, "key": "lr", "value": "0.1"})),
+    )
+    .await;
+    check_error(
+        &app,
+        "POST",
+        &format!("{base}/log-parameter"),
+        Some(&json!({"run_id": run, "key": "lr", "value": "0.2"}).to_string()),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Changing param values is not allowed",
+    )
+    .await;
+    app.ok("POST", &format!("{base}/set-tag"), Some(json!({"run_id": run, "key": "raga", "value": "yaman"})))
+        .await;
     app.ok(
         "POST",
         &format!("{base}/log-batch"),
@@ -178,19 +259,46 @@ async fn run_logging_round_trip() {
     let tags = v["run"]["data"]["tags"].as_array().expect("tags");
     assert!(tags.iter().any(|t| t["key"] == "mlflow.runName"));
 
-    let v = app.ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=loss"), None).await;
-    let values: Vec<f64> = v["metrics"].as_array().expect("history").iter().filter_map(|m| m["value"].as_f64()).collect();
+    let v = app
+        .ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=loss"), None)
+        .await;
+    let values: Vec<f64> =
+        v["metrics"].as_array().expect("history").iter().filter_map(|m| m["value"].as_f64()).collect();
     assert_eq!(values, [0.5, 0.25]);
 
-    let v = app.ok("POST", &format!("{base}/update"), Some(json!({"run_id": run, "status": "FINISHED", "end_time": 99}))).await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("{base}/update"),
+            Some(json!({"run_id": run, "status": "FINISHED", "end_time": 99})),
+        )
+        .await;
     assert_eq!(v["run_info"]["status"], "FINISHED");
     assert_eq!(v["run_info"]["end_time"], 99);
 
     app.ok("POST", &format!("{base}/delete"), Some(json!({"run_id": run}))).await;
-    check_error(&app, "POST", &format!("{base}/log-metric"), Some(&json!({"run_id": run, "key": "x", "value": 1, "timestamp": 1}).to_string()), 400, "INVALID_STATE", "must be in the 'active' state").await;
+    check_error(
+        &app,
+        "POST",
+        &format!("{base}/log-metric"),
+        Some(&json!({"run_id": run, "key": "x", "value": 1, "timestamp": 1}).to_string()),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "must be in the 'active' state",
+    )
+    .await;
     app.ok("POST", &format!("{base}/restore"), Some(json!({"run_id": run}))).await;
     app.ok("POST", &format!("{base}/delete-tag"), Some(json!({"run_id": run, "key": "raga"}))).await;
-    check_error(&app, "POST", &format!("{base}/delete-tag"), Some(&json!({"run_id": run, "key": "raga"}).to_string()), 404, "RESOURCE_DOES_NOT_EXIST", "No tag").await;
+    check_error(
+        &app,
+        "POST",
+        &format!("{base}/delete-tag"),
+        Some(&json!({"run_id": run, "key": "raga"}).to_string()),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "No tag",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -199,36 +307,82 @@ async fn run_search_filters_order_and_pages() {
     let mut ids = Vec::new();
     for i in 0..5 {
         let run = app.create_run("0").await;
-        app.ok("POST", "/api/2.0/mlflow/runs/log-metric", Some(json!({"run_id": run, "key": "acc", "value": i as f64 / 10.0, "timestamp": 1}))).await;
-        app.ok("POST", "/api/2.0/mlflow/runs/log-parameter", Some(json!({"run_id": run, "key": "fold", "value": format!("f{}", i % 2)}))).await;
+        app.ok(
+            "POST",
+            "/api/2.0/mlflow/runs/log-metric",
+            Some(json!({"run_id": run, "key": "acc", "value": i as f64 / 10.0, "timestamp": 1})),
+        )
+        .await;
+        app.ok(
+            "POST",
+            "/api/2.0/mlflow/runs/log-parameter",
+            Some(json!({"run_id": run, "key": "fold", "value": format!("f{}", i % 2)})),
+        )
+        .await;
         ids.push(run);
     }
     let search = |filter: &str, order: Value, max: i64, token: Option<String>| {
-        let mut body = json!({"experiment_ids": ["0"], "filter": filter, "order_by": order, "max_results": max});
+        let mut body =
+            json!({"experiment_ids": ["0"], "filter": filter, "order_by": order, "max_results": max});
         if let Some(t) = token {
             body["page_token"] = json!(t);
         }
         body
     };
     let accs = |v: &Value| -> Vec<f64> {
-        v["runs"].as_array().map(|runs| {
-            runs.iter().filter_map(|r| r["data"]["metrics"][0]["value"].as_f64()).collect()
-        }).unwrap_or_default()
+        v["runs"]
+            .as_array()
+            .map(|runs| runs.iter().filter_map(|r| r["data"]["metrics"][0]["value"].as_f64()).collect())
+            .unwrap_or_default()
     };
-    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("metrics.acc >= 0.2 AND params.fold = 'f0'", json!(["metrics.acc DESC"]), 10, None))).await;
+    let v = app
+        .ok(
+            "POST",
+            "/api/2.0/mlflow/runs/search",
+            Some(search("metrics.acc >= 0.2 AND params.fold = 'f0'", json!(["metrics.acc DESC"]), 10, None)),
+        )
+        .await;
     assert_eq!(accs(&v), [0.4, 0.2]);
-    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("", json!(["metrics.acc ASC"]), 2, None))).await;
+    let v = app
+        .ok("POST", "/api/2.0/mlflow/runs/search", Some(search("", json!(["metrics.acc ASC"]), 2, None)))
+        .await;
     assert_eq!(accs(&v), [0.0, 0.1]);
     let token = v["next_page_token"].as_str().map(str::to_string);
-    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("", json!(["metrics.acc ASC"]), 2, token))).await;
+    let v = app
+        .ok("POST", "/api/2.0/mlflow/runs/search", Some(search("", json!(["metrics.acc ASC"]), 2, token)))
+        .await;
     assert_eq!(accs(&v), [0.2, 0.3]);
     let filter = format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[1]);
     let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search(&filter, json!([]), 10, None))).await;
     assert_eq!(v["runs"].as_array().map(Vec::len), Some(2));
-    let v = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(search("tags.`mlflow.runName` LIKE '%-%'", json!([]), 10, None))).await;
+    let v = app
+        .ok(
+            "POST",
+            "/api/2.0/mlflow/runs/search",
+            Some(search("tags.`mlflow.runName` LIKE '%-%'", json!([]), 10, None)),
+        )
+        .await;
     assert_eq!(v["runs"].as_array().map(Vec::len), Some(5));
-    check_error(&app, "POST", "/api/2.0/mlflow/runs/search", Some(r#"{"experiment_ids":["0"],"filter":"metrics.acc > 1 OR metrics.acc < 0"}"#), 400, "INVALID_PARAMETER_VALUE", "OR").await;
-    check_error(&app, "POST", "/api/2.0/mlflow/runs/search", Some(r#"{"experiment_ids":["0"],"page_token":"garbage!"}"#), 400, "INVALID_PARAMETER_VALUE", "page token").await;
+    check_error(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        Some(r#"{"experiment_ids":["0"],"filter":"metrics.acc > 1 OR metrics.acc < 0"}"#),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "OR",
+    )
+    .await;
+    check_error(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        Some(r#"{"experiment_ids":["0"],"page_token":"garbage!"}"#),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "page token",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -267,11 +421,31 @@ async fn bad_input_is_a_json_error_never_a_500() {
 
 #[tokio::test]
 async fn oversize_bodies_are_rejected() {
-    let app = test_app_with(Settings { max_json_bytes: 1024, max_artifact_bytes: 2048, ..Settings::default() }).await;
+    let app =
+        test_app_with(Settings { max_json_bytes: 1024, max_artifact_bytes: 2048, ..Settings::default() })
+            .await;
     let big = json!({"name": "x".repeat(4000)}).to_string();
-    check_error(&app, "POST", "/api/2.0/mlflow/experiments/create", Some(&big), 413, "REQUEST_LIMIT_EXCEEDED", "larger").await;
+    check_error(
+        &app,
+        "POST",
+        "/api/2.0/mlflow/experiments/create",
+        Some(&big),
+        413,
+        "REQUEST_LIMIT_EXCEEDED",
+        "larger",
+    )
+    .await;
     let upload = "y".repeat(5000);
-    check_error(&app, "PUT", "/api/2.0/mlflow-artifacts/artifacts/0/big.bin", Some(&upload), 413, "REQUEST_LIMIT_EXCEEDED", "larger").await;
+    check_error(
+        &app,
+        "PUT",
+        "/api/2.0/mlflow-artifacts/artifacts/0/big.bin",
+        Some(&upload),
+        413,
+        "REQUEST_LIMIT_EXCEEDED",
+        "larger",
+    )
+    .await;
     // Nothing partial is left behind.
     let (status, v) = app.call("GET", "/api/2.0/mlflow-artifacts/artifacts?path=0", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -283,26 +457,57 @@ async fn artifacts_upload_list_download_range() {
     let app = test_app().await;
     let run = app.create_run("0").await;
     let root = format!("/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts");
-    let put = |path: String, data: &'static str| Request::builder().method("PUT").uri(path).body(Body::from(data)).expect("req");
+    let put = |path: String, data: &'static str| {
+        Request::builder().method("PUT").uri(path).body(Body::from(data)).expect("req")
+    };
     assert_eq!(app.raw(put(format!("{root}/model/weights.bin"), "0123456789")).await.status, StatusCode::OK);
     assert_eq!(app.raw(put(format!("{root}/notes.txt"), "hello")).await.status, StatusCode::OK);
     let v = app.ok("GET", &format!("/api/2.0/mlflow-artifacts/artifacts?path=0/{run}/artifacts"), None).await;
-    assert_eq!(v["files"], json!([{"path": "model", "is_dir": true}, {"path": "notes.txt", "is_dir": false, "file_size": 5}]));
+    assert_eq!(
+        v["files"],
+        json!([{"path": "model", "is_dir": true}, {"path": "notes.txt", "is_dir": false, "file_size": 5}])
+    );
     let v = app.ok("GET", &format!("/api/2.0/mlflow/artifacts/list?run_id={run}&path=model"), None).await;
     assert_eq!(v["files"], json!([{"path": "model/weights.bin", "is_dir": false, "file_size": 10}]));
     assert_eq!(v["root_uri"], format!("mlflow-artifacts:/0/{run}/artifacts"));
-    let reply = app.raw(Request::get(format!("{root}/model/weights.bin")).header("range", "bytes=2-4").body(Body::empty()).expect("req")).await;
+    let reply = app
+        .raw(
+            Request::get(format!("{root}/model/weights.bin"))
+                .header("range", "bytes=2-4")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(reply.bytes, b"234");
     assert_eq!(reply.headers[header::CONTENT_RANGE], "bytes 2-4/10");
-    let reply = app.raw(Request::get(format!("/get-artifact?run_id={run}&path=notes.txt")).body(Body::empty()).expect("req")).await;
+    let reply = app
+        .raw(
+            Request::get(format!("/get-artifact?run_id={run}&path=notes.txt"))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
     assert_eq!(reply.bytes, b"hello");
     // A file cannot become a folder, nor a folder a file.
-    for (path, fragment) in [(format!("{root}/notes.txt/inner"), "is a file"), (format!("{root}/model"), "is a directory")] {
+    for (path, fragment) in
+        [(format!("{root}/notes.txt/inner"), "is a file"), (format!("{root}/model"), "is a directory")]
+    {
         check_error(&app, "PUT", &path, Some("z"), 400, "INVALID_PARAMETER_VALUE", fragment).await;
     }
-    check_error(&app, "GET", &format!("{root}/notes.txt/inner"), None, 404, "RESOURCE_DOES_NOT_EXIST", "does not exist").await;
-    let v = app.ok("GET", &format!("/api/2.0/mlflow-artifacts/artifacts?path=0/{run}/artifacts/notes.txt/x"), None).await;
+    check_error(
+        &app,
+        "GET",
+        &format!("{root}/notes.txt/inner"),
+        None,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "does not exist",
+    )
+    .await;
+    let v = app
+        .ok("GET", &format!("/api/2.0/mlflow-artifacts/artifacts?path=0/{run}/artifacts/notes.txt/x"), None)
+        .await;
     assert_eq!(v, json!({}));
 }
 
@@ -318,8 +523,11 @@ async fn publish_package(app: &TestApp, run: &str) -> (String, String) {
         "files": [{"path": "weights.bpk", "sha256": hash, "size": weights.len()}],
     });
     let root = format!("/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/package");
-    for (name, body) in [("weights.bpk", weights.clone()), ("manifest.json", manifest.to_string().into_bytes())] {
-        let reply = app.raw(Request::put(format!("{root}/{name}")).body(Body::from(body)).expect("req")).await;
+    for (name, body) in
+        [("weights.bpk", weights.clone()), ("manifest.json", manifest.to_string().into_bytes())]
+    {
+        let reply =
+            app.raw(Request::put(format!("{root}/{name}")).body(Body::from(body)).expect("req")).await;
         assert_eq!(reply.status, StatusCode::OK);
     }
     (hash, String::from_utf8_lossy(&weights).into_owned())
@@ -330,8 +538,22 @@ async fn registry_stages_aliases_history_rollback() {
     let app = test_app().await;
     let run = app.create_run("0").await;
     let m = "/api/2.0/mlflow";
-    app.ok("POST", &format!("{m}/registered-models/create"), Some(json!({"name": "raga", "description": "d"}))).await;
-    check_error(&app, "POST", &format!("{m}/registered-models/create"), Some(r#"{"name":"raga"}"#), 400, "RESOURCE_ALREADY_EXISTS", "already exists").await;
+    app.ok(
+        "POST",
+        &format!("{m}/registered-models/create"),
+        Some(json!({"name": "raga", "description": "d"})),
+    )
+    .await;
+    check_error(
+        &app,
+        "POST",
+        &format!("{m}/registered-models/create"),
+        Some(r#"{"name":"raga"}"#),
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+        "already exists",
+    )
+    .await;
     for _ in 0..3 {
         let v = app
             .ok("POST", &format!("{m}/model-versions/create"), Some(json!({"name": "raga", "source": format!("mlflow-artifacts:/0/{run}/artifacts/package"), "run_id": run})))
@@ -345,17 +567,43 @@ async fn registry_stages_aliases_history_rollback() {
     assert_eq!(v["model_version"]["current_stage"], "Production");
     let v = app.ok("GET", &format!("{m}/model-versions/get?name=raga&version=1"), None).await;
     assert_eq!(v["model_version"]["current_stage"], "Archived");
-    let v = app.ok("POST", &format!("{m}/registered-models/get-latest-versions"), Some(json!({"name": "raga", "stages": ["Production"]}))).await;
+    let v = app
+        .ok(
+            "POST",
+            &format!("{m}/registered-models/get-latest-versions"),
+            Some(json!({"name": "raga", "stages": ["Production"]})),
+        )
+        .await;
     assert_eq!(v["model_versions"][0]["version"], "2");
 
-    app.ok("POST", &format!("{m}/registered-models/alias"), Some(json!({"name": "raga", "alias": "champion", "version": "3"}))).await;
+    app.ok(
+        "POST",
+        &format!("{m}/registered-models/alias"),
+        Some(json!({"name": "raga", "alias": "champion", "version": "3"})),
+    )
+    .await;
     let v = app.ok("GET", &format!("{m}/registered-models/alias?name=raga&alias=champion"), None).await;
     assert_eq!(v["model_version"]["version"], "3");
     assert_eq!(v["model_version"]["aliases"], json!(["champion"]));
-    check_error(&app, "POST", &format!("{m}/registered-models/alias"), Some(r#"{"name":"raga","alias":"latest","version":"1"}"#), 400, "INVALID_PARAMETER_VALUE", "reserved").await;
+    check_error(
+        &app,
+        "POST",
+        &format!("{m}/registered-models/alias"),
+        Some(r#"{"name":"raga","alias":"latest","version":"1"}"#),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "reserved",
+    )
+    .await;
 
     let reply = app
-        .raw(Request::post("/api/2.0/ragasense/registered-models/rollback").header("x-ragasense-user", "asha").header("content-type", "application/json").body(Body::from(r#"{"name":"raga"}"#)).expect("req"))
+        .raw(
+            Request::post("/api/2.0/ragasense/registered-models/rollback")
+                .header("x-ragasense-user", "asha")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"name":"raga"}"#))
+                .expect("req"),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
     assert_eq!(reply.json()["model_version"]["version"], "1");
@@ -371,13 +619,25 @@ async fn registry_stages_aliases_history_rollback() {
 
     let v = app.ok("GET", &format!("{m}/registered-models/get?name=raga"), None).await;
     assert_eq!(v["registered_model"]["aliases"], json!([{"alias": "champion", "version": "3"}]));
-    let v = app.ok("GET", &format!("{m}/model-versions/search?filter=name%3D%27raga%27&max_results=2"), None).await;
+    let v = app
+        .ok("GET", &format!("{m}/model-versions/search?filter=name%3D%27raga%27&max_results=2"), None)
+        .await;
     assert_eq!(v["model_versions"].as_array().map(Vec::len), Some(2));
     assert!(v["next_page_token"].is_string());
     let v = app.ok("GET", &format!("{m}/model-versions/get-download-uri?name=raga&version=1"), None).await;
     assert_eq!(v["artifact_uri"], format!("mlflow-artifacts:/0/{run}/artifacts/package"));
-    app.ok("DELETE", &format!("{m}/model-versions/delete"), Some(json!({"name": "raga", "version": "3"}))).await;
-    check_error(&app, "GET", &format!("{m}/registered-models/alias?name=raga&alias=champion"), None, 400, "INVALID_PARAMETER_VALUE", "alias champion not found").await;
+    app.ok("DELETE", &format!("{m}/model-versions/delete"), Some(json!({"name": "raga", "version": "3"})))
+        .await;
+    check_error(
+        &app,
+        "GET",
+        &format!("{m}/registered-models/alias?name=raga&alias=champion"),
+        None,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "alias champion not found",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -387,14 +647,34 @@ async fn publication_manifest_blobs_cache_range_cors() {
     let (hash, weights) = publish_package(&app, &run).await;
     let m = "/api/2.0/mlflow";
     app.ok("POST", &format!("{m}/registered-models/create"), Some(json!({"name": "raga"}))).await;
-    app.ok("POST", &format!("{m}/model-versions/create"), Some(json!({"name": "raga", "source": format!("mlflow-artifacts:/0/{run}/artifacts/package")}))).await;
-    app.ok("POST", &format!("{m}/model-versions/transition-stage"), Some(json!({"name": "raga", "version": "1", "stage": "Production"}))).await;
-    app.ok("POST", &format!("{m}/registered-models/alias"), Some(json!({"name": "raga", "alias": "web", "version": "1"}))).await;
+    app.ok(
+        "POST",
+        &format!("{m}/model-versions/create"),
+        Some(json!({"name": "raga", "source": format!("mlflow-artifacts:/0/{run}/artifacts/package")})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{m}/model-versions/transition-stage"),
+        Some(json!({"name": "raga", "version": "1", "stage": "Production"})),
+    )
+    .await;
+    app.ok(
+        "POST",
+        &format!("{m}/registered-models/alias"),
+        Some(json!({"name": "raga", "alias": "web", "version": "1"})),
+    )
+    .await;
 
     let mut etags = Vec::new();
     for sel in ["1", "Production", "@web"] {
         let reply = app
-            .raw(Request::get(format!("/v1/models/raga/{sel}/manifest.json")).header("origin", "https://app.example").body(Body::empty()).expect("req"))
+            .raw(
+                Request::get(format!("/v1/models/raga/{sel}/manifest.json"))
+                    .header("origin", "https://app.example")
+                    .body(Body::empty())
+                    .expect("req"),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{sel}: {}", String::from_utf8_lossy(&reply.bytes));
         let v = reply.json();
@@ -405,7 +685,12 @@ async fn publication_manifest_blobs_cache_range_cors() {
     }
     assert!(etags.windows(2).all(|w| w[0] == w[1]));
     let reply = app
-        .raw(Request::get("/v1/models/raga/Production/manifest.json").header("if-none-match", &etags[0]).body(Body::empty()).expect("req"))
+        .raw(
+            Request::get("/v1/models/raga/Production/manifest.json")
+                .header("if-none-match", &etags[0])
+                .body(Body::empty())
+                .expect("req"),
+        )
         .await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
 
@@ -415,16 +700,44 @@ async fn publication_manifest_blobs_cache_range_cors() {
     assert_eq!(reply.bytes, weights.as_bytes());
     assert_eq!(reply.headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
     assert_eq!(reply.headers[header::ETAG], format!("\"{hash}\""));
-    let reply = app.raw(Request::get(&blob).header("if-none-match", format!("\"{hash}\"")).body(Body::empty()).expect("req")).await;
+    let reply = app
+        .raw(
+            Request::get(&blob)
+                .header("if-none-match", format!("\"{hash}\""))
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_MODIFIED);
-    let reply = app.raw(Request::get(&blob).header("range", "bytes=0-3").body(Body::empty()).expect("req")).await;
+    let reply =
+        app.raw(Request::get(&blob).header("range", "bytes=0-3").body(Body::empty()).expect("req")).await;
     assert_eq!(reply.status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(reply.bytes, b"fake");
-    let reply = app.raw(Request::get(&blob).header("accept-encoding", "gzip").body(Body::empty()).expect("req")).await;
+    let reply = app
+        .raw(Request::get(&blob).header("accept-encoding", "gzip").body(Body::empty()).expect("req"))
+        .await;
     assert_eq!(reply.headers[header::CONTENT_ENCODING], "gzip");
 
-    check_error(&app, "GET", "/v1/models/raga/Staging/manifest.json", None, 404, "RESOURCE_DOES_NOT_EXIST", "no version in stage Staging").await;
-    check_error(&app, "GET", "/v1/models/raga/@nope/manifest.json", None, 404, "RESOURCE_DOES_NOT_EXIST", "no alias").await;
+    check_error(
+        &app,
+        "GET",
+        "/v1/models/raga/Staging/manifest.json",
+        None,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "no version in stage Staging",
+    )
+    .await;
+    check_error(
+        &app,
+        "GET",
+        "/v1/models/raga/@nope/manifest.json",
+        None,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "no alias",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -432,7 +745,11 @@ async fn openapi_lists_routes() {
     let app = test_app().await;
     let v = app.ok("GET", "/openapi.json", None).await;
     assert_eq!(v["openapi"], "3.1.0");
-    for path in ["/api/2.0/mlflow/runs/search", "/api/2.0/ragasense/registered-models/rollback", "/v1/blobs/sha256/{hash}"] {
+    for path in [
+        "/api/2.0/mlflow/runs/search",
+        "/api/2.0/ragasense/registered-models/rollback",
+        "/v1/blobs/sha256/{hash}",
+    ] {
         assert!(v["paths"].get(path).is_some(), "{path}");
     }
 }
@@ -441,17 +758,29 @@ async fn openapi_lists_routes() {
 async fn over_tcp_with_the_typed_client() {
     use registry_server::client::{RegistryClient, Stage};
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = AppState::open(&dir.path().join("db.sqlite"), dir.path().join("a").to_str().expect("utf8"), Settings::default())
-        .await
-        .expect("state");
+    let state = AppState::open(
+        &dir.path().join("db.sqlite"),
+        dir.path().join("a").to_str().expect("utf8"),
+        Settings::default(),
+    )
+    .await
+    .expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
     let base = format!("http://{addr}");
     let http = reqwest::Client::new();
-    http.post(format!("{base}/api/2.0/mlflow/registered-models/create")).json(&json!({"name": "m"})).send().await.expect("create");
+    http.post(format!("{base}/api/2.0/mlflow/registered-models/create"))
+        .json(&json!({"name": "m"}))
+        .send()
+        .await
+        .expect("create");
     for _ in 0..2 {
-        http.post(format!("{base}/api/2.0/mlflow/model-versions/create")).json(&json!({"name": "m", "source": "mlflow-artifacts:/0/x"})).send().await.expect("version");
+        http.post(format!("{base}/api/2.0/mlflow/model-versions/create"))
+            .json(&json!({"name": "m", "source": "mlflow-artifacts:/0/x"}))
+            .send()
+            .await
+            .expect("version");
     }
     let client = RegistryClient::new(&base).expect("client").with_user("ci");
     client.promote("m", 1, Stage::Production, true).await.expect("promote 1");
@@ -466,7 +795,9 @@ async fn over_tcp_with_the_typed_client() {
     assert_eq!(d.history[0].actor, "ci");
     assert_eq!(client.list_models().await.expect("list").len(), 1);
     match client.get_model("ghost").await {
-        Err(registry_server::client::ClientError::Api { status: 404, error_code, .. }) => assert_eq!(error_code, "RESOURCE_DOES_NOT_EXIST"),
+        Err(registry_server::client::ClientError::Api { status: 404, error_code, .. }) => {
+            assert_eq!(error_code, "RESOURCE_DOES_NOT_EXIST")
+        }
         other => panic!("expected a 404, got {other:?}"),
     }
     server.abort();
@@ -495,7 +826,9 @@ async fn no_route_answers_500_to_junk() {
             .replace("{selector}", "@nope")
             .replace("{hash}", &"a".repeat(64));
         for body in &bodies {
-            for query in ["", "?name=ghost&version=x&run_id=ghost&experiment_id=a&path=../../etc&max_results=-1"] {
+            for query in
+                ["", "?name=ghost&version=x&run_id=ghost&experiment_id=a&path=../../etc&max_results=-1"]
+            {
                 let uri = format!("{path}{query}");
                 let req = Request::builder()
                     .method(method.to_uppercase().as_str())
@@ -504,7 +837,12 @@ async fn no_route_answers_500_to_junk() {
                     .body(Body::from(body.clone()))
                     .expect("request");
                 let reply = app.raw(req).await;
-                assert!(reply.status.as_u16() < 500, "{method} {uri} {body}: {} {}", reply.status, String::from_utf8_lossy(&reply.bytes));
+                assert!(
+                    reply.status.as_u16() < 500,
+                    "{method} {uri} {body}: {} {}",
+                    reply.status,
+                    String::from_utf8_lossy(&reply.bytes)
+                );
                 if !reply.status.is_success() && reply.status != StatusCode::NOT_MODIFIED {
                     let v = reply.json();
                     assert!(v["error_code"].is_string() && v["message"].is_string(), "{method} {uri}: {v}");
@@ -530,14 +868,24 @@ async fn metric_values_round_trip_exactly() {
         (json!("-Infinity"), "-1.7976931348623157e+308"),
     ];
     for (i, (value, _)) in cases.iter().enumerate() {
-        app.ok("POST", "/api/2.0/mlflow/runs/log-metric", Some(json!({"run_id": run, "key": format!("m{i}"), "value": value, "timestamp": 1}))).await;
+        app.ok(
+            "POST",
+            "/api/2.0/mlflow/runs/log-metric",
+            Some(json!({"run_id": run, "key": format!("m{i}"), "value": value, "timestamp": 1})),
+        )
+        .await;
     }
-    let reply = app.raw(Request::get(format!("/api/2.0/mlflow/runs/get?run_id={run}")).body(Body::empty()).expect("req")).await;
+    let reply = app
+        .raw(Request::get(format!("/api/2.0/mlflow/runs/get?run_id={run}")).body(Body::empty()).expect("req"))
+        .await;
     let text = String::from_utf8_lossy(&reply.bytes).into_owned();
     let v = reply.json();
     for (i, (value, expected_text)) in cases.iter().enumerate() {
         assert!(text.contains(&format!("\"key\":\"m{i}\",\"value\":{expected_text},")), "m{i}: {text}");
-        let got = v["run"]["data"]["metrics"].as_array().and_then(|ms| ms.iter().find(|m| m["key"] == format!("m{i}"))).map(|m| m["value"].clone());
+        let got = v["run"]["data"]["metrics"]
+            .as_array()
+            .and_then(|ms| ms.iter().find(|m| m["key"] == format!("m{i}")))
+            .map(|m| m["value"].clone());
         if let Some(x) = value.as_f64() {
             assert_eq!(got.and_then(|g| g.as_f64()), Some(x), "m{i}");
         }
@@ -553,13 +901,19 @@ async fn concurrent_metrics_are_all_committed() {
         let app = app.clone();
         let run = run.clone();
         tasks.push(tokio::spawn(async move {
-            app.ok("POST", "/api/2.0/mlflow/runs/log-metric", Some(json!({"run_id": run, "key": "x", "value": i, "timestamp": i, "step": i}))).await;
+            app.ok(
+                "POST",
+                "/api/2.0/mlflow/runs/log-metric",
+                Some(json!({"run_id": run, "key": "x", "value": i, "timestamp": i, "step": i})),
+            )
+            .await;
         }));
     }
     for t in tasks {
         t.await.expect("task");
     }
-    let v = app.ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=x"), None).await;
+    let v =
+        app.ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=x"), None).await;
     assert_eq!(v["metrics"].as_array().map(Vec::len), Some(200));
     let v = app.ok("GET", &format!("/api/2.0/mlflow/runs/get?run_id={run}"), None).await;
     assert_eq!(v["run"]["data"]["metrics"][0]["value"], json!(199.0));
@@ -584,8 +938,27 @@ fn binary_prints_its_url_and_stops_on_sigint() {
     assert!(started.elapsed() < std::time::Duration::from_secs(1), "start-up took {:?}", started.elapsed());
     let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
+    let status =
+        std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     let exit = child.wait().expect("wait");
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn search_and_get_render_runs_identically() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    app.ok("POST", "/api/2.0/mlflow/runs/log-batch", Some(json!({"run_id": run, "metrics": [{"key": "a", "value": 1.5, "timestamp": 1}], "params": [{"key": "p", "value": "q\"uote"}], "tags": [{"key": "t", "value": "ünï\n"}]}))).await;
+    app.ok(
+        "POST",
+        "/api/2.0/mlflow/runs/update",
+        Some(json!({"run_id": run, "status": "FAILED", "end_time": 5})),
+    )
+    .await;
+    let got = app.ok("GET", &format!("/api/2.0/mlflow/runs/get?run_id={run}"), None).await;
+    let found = app.ok("POST", "/api/2.0/mlflow/runs/search", Some(json!({"experiment_ids": ["0"]}))).await;
+    assert_eq!(found["runs"][0], got["run"]);
+    assert_eq!(got["run"]["info"]["end_time"], 5);
+    assert_eq!(got["run"]["data"]["params"], json!([{"key": "p", "value": "q\"uote"}]));
 }

@@ -70,11 +70,14 @@ pub fn decode(bytes: &[u8], extension: Option<&str>) -> Result<Decoded, AudioErr
     }
     let probed = symphonia::default::get_probe()
         .format(&hint, stream, &FormatOptions::default(), &MetadataOptions::default())
-        .map_err(|e| {
-            AudioError::NotAudio(match e {
-                SymphoniaError::Unsupported(_) => "no known audio format signature in the data".into(),
-                other => describe(&other),
-            })
+        .map_err(|e| match e {
+            // The probe found no container signature at all.
+            SymphoniaError::Unsupported(what) if what.contains("no suitable format reader") => {
+                AudioError::NotAudio("no known audio format signature in the data".into())
+            }
+            // A known container whose reader refused what is inside (e.g. an odd WAV codec).
+            SymphoniaError::Unsupported(what) => AudioError::UnsupportedCodec(what.to_string()),
+            other => AudioError::NotAudio(describe(&other)),
         })?;
     let mut format = probed.format;
     let track = format

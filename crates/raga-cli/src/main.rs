@@ -20,6 +20,10 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Compute log-mel, F0 and tonic of an audio file.
     Features(cmd::features::Args),
+    /// Run the registry: MLflow-compatible tracking, model registry, publication to browsers.
+    Server(registry_server::ServerConfig),
+    /// Inspect and move registered models (list, describe, versions, promote, alias, rollback).
+    Models(cmd::models::Args),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +31,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Features(args) => cmd::features::run(args),
+        Command::Server(config) => cmd::block_on(registry_server::serve(config)),
+        Command::Models(args) => cmd::block_on(cmd::models::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,5 +41,15 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -1,6 +1,7 @@
-//! Tonic (Sa) estimation from the pitch track: the pitch class that best explains the
-//! melody as a raga over a drone (Sa and Pa/Ma stable and frequent), placed in the octave
-//! the melody centres on.
+//! Tonic (Sa) estimation: the drone's strings (kharaj Sa, two Sa, and Pa, Ma or Ni) matched
+//! as a harmonic template against the steady spectrum, combined with where the melody dwells
+//! and rests (Sa, with Pa or Ma a fifth or fourth above), placed in the octave the melody
+//! centres on.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,18 +14,52 @@ pub struct TonicConfig {
     pub fmin: f32,
     /// Highest tonic considered, Hz.
     pub fmax: f32,
+    /// Weight of the drone evidence (a z-score over pitch classes) against the melody's
+    /// (normalised to a peak of 1).
+    #[serde(default = "default_drone_weight")]
+    pub drone_weight: f32,
+}
+
+fn default_drone_weight() -> f32 {
+    1.2
 }
 
 impl Default for TonicConfig {
     fn default() -> Self {
-        Self { fmin: 100.0, fmax: 270.0 }
+        Self { fmin: 100.0, fmax: 270.0, drone_weight: default_drone_weight() }
     }
 }
 
+/// Pitch-class bins of 10 cents.
 const BINS: usize = 120;
+/// Steps of the absolute tonic grid the drone template is matched on, cents.
+const STEP_CENTS: f64 = 5.0;
+/// Highest drone partial matched, Hz (jawari keeps upper partials strong).
+const MAX_PARTIAL_HZ: f64 = 5000.0;
+/// Log level over the local floor counted as a partial being present.
+const PRESENCE: f64 = 0.35;
+/// Log level above which a partial counts no more (one loud partial is not a drone).
+const LEVEL_CAP: f64 = 3.0;
+/// Weight of the fourth string's own partials (those not on the kharaj series).
+const FOURTH_WEIGHT: f64 = 0.25;
+/// Fourth-string tunings relative to Sa: mandra Pa, mandra Ma, mandra Ni.
+const FOURTH_STRINGS: [f64; 3] = [0.75, 2.0 / 3.0, 15.0 / 16.0];
+/// Bins on either side over which the steady spectrum's local floor is taken.
+const FLOOR_HALF_WIDTH: usize = 24;
+/// Weight of the fifth (Pa) or fourth (Ma) above a melody tonic candidate.
+const FIFTH_WEIGHT: f64 = 0.5;
+/// Frames (hop 512 at 22.05 kHz: about 0.19 s) a pitch must hold to count as a held note.
+const HELD_FRAMES: usize = 8;
+/// How far a held note may stray from its running mean, cents.
+const HELD_TOLERANCE_CENTS: f64 = 35.0;
+/// Extra weight of a held note that ends a phrase (followed by silence).
+const PHRASE_END_WEIGHT: f64 = 2.0;
+/// Sa sits this far under the centre of the melody's range (10th–90th percentile).
+const SA_UNDER_CENTRE_CENTS: f64 = 250.0;
 
-/// Peak-to-mean ratio of the steady salience above which a drone is taken to be present.
-const DRONE_PEAKINESS: f64 = 1.3;
+fn bin_of(cents: f64) -> usize {
+    ((cents / 10.0).round() as isize).rem_euclid(BINS as isize) as usize
+}
 
 fn smooth_circular(hist: &[f64], sigma_bins: f64) -> Vec<f64> {
     let radius = (3.0 * sigma_bins).ceil() as isize;
@@ -41,69 +76,96 @@ fn smooth_circular(hist: &[f64], sigma_bins: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Harmonic-sum salience of the steady spectrum, folded to pitch classes relative to `fmin`.
-fn drone_salience(drone: &DroneSplit, sample_rate: u32, fmin: f64) -> Vec<f64> {
-    let hz_per_bin = sample_rate as f64 / drone.n_fft as f64;
-    let mags = &drone.steady_magnitude;
-    // Compress dynamics so a few loud partials do not dominate.
-    let floor = {
-        let mut sorted: Vec<f32> = mags.clone();
-        let mid = sorted.len() / 2;
-        *sorted.select_nth_unstable_by(mid, f32::total_cmp).1 as f64
-    };
-    let level = |hz: f64| -> f64 {
-        let x = hz / hz_per_bin;
-        let i = x.floor() as usize;
-        if i + 1 >= mags.len() {
-            return 0.0;
-        }
-        let frac = x - i as f64;
-        let m = mags[i] as f64 * (1.0 - frac) + mags[i + 1] as f64 * frac;
-        (m / (floor + 1e-12)).max(1.0).ln()
-    };
-    let mut folded = vec![0f64; BINS];
-    // Candidate roots from the kharaj (an octave under the lowest tonic) up to the highest
-    // tonic: the root whose harmonics explain the drone's partials best.
-    let steps = (1200.0 * (1.0 + config_fmax_ratio()) / 10.0) as usize;
-    for step in 0..steps {
-        let f = fmin / 2.0 * 2f64.powf(step as f64 * 10.0 / 1200.0);
-        let s: f64 = (1..=12).map(|h| 0.9f64.powi(h - 1) * level(h as f64 * f)).sum();
-        let pc = step % BINS; // fmin/2 is pitch class 0 too
-        folded[pc] = folded[pc].max(s);
-    }
-    folded
-}
-
-/// Pitch classes (relative to `fmin`) of the steady spectral peaks between `fmin / 2` and
-/// `fmax`, where the drone strings' fundamentals lie, weighted by level.
-fn fundamental_classes(drone: &DroneSplit, sample_rate: u32, fmin: f64, fmax: f64) -> Vec<f64> {
-    let hz_per_bin = sample_rate as f64 / drone.n_fft as f64;
-    let m = &drone.steady_magnitude;
-    let mut classes = vec![0f64; BINS];
-    let lo = ((fmin / 2.0 / hz_per_bin).floor() as usize).max(1);
-    let hi = ((fmax / hz_per_bin).ceil() as usize).min(m.len().saturating_sub(2));
-    let loudest = m[lo..=hi].iter().copied().fold(0f32, f32::max) as f64;
-    for k in lo..=hi {
-        let (l, c, r) = (m[k - 1] as f64, m[k] as f64, m[k + 1] as f64);
-        if c > l && c >= r && c > 0.1 * loudest {
-            let denom = l - 2.0 * c + r;
-            let shift = if denom.abs() > 1e-12 { 0.5 * (l - r) / denom } else { 0.0 };
-            let hz = (k as f64 + shift) * hz_per_bin;
-            let cents = 1200.0 * (hz / fmin).log2();
-            classes[((cents / 10.0).round() as isize).rem_euclid(BINS as isize) as usize] += c / loudest;
-        }
-    }
-    classes
-}
-
-/// Octaves spanned by the default tonic range (100–270 Hz).
-fn config_fmax_ratio() -> f64 {
-    (270.0f64 / 100.0).log2()
-}
-
 fn normalised(v: Vec<f64>) -> Vec<f64> {
     let max = v.iter().copied().fold(0.0, f64::max);
     if max > 0.0 { v.into_iter().map(|x| x / max).collect() } else { v }
+}
+
+/// Log level of the steady spectrum over its local floor (a low percentile of nearby bins),
+/// per FFT bin: partials stand out of coloured noise whatever its slope.
+fn steady_levels(drone: &DroneSplit) -> Vec<f64> {
+    let m = &drone.steady_magnitude;
+    let n = m.len();
+    let mut window = Vec::with_capacity(2 * FLOOR_HALF_WIDTH + 1);
+    (0..n)
+        .map(|k| {
+            window.clear();
+            window
+                .extend_from_slice(&m[k.saturating_sub(FLOOR_HALF_WIDTH)..(k + FLOOR_HALF_WIDTH + 1).min(n)]);
+            let rank = window.len() / 3;
+            let floor = *window.select_nth_unstable_by(rank, f32::total_cmp).1 as f64;
+            (m[k] as f64 / (floor + 1e-12)).max(1.0).ln()
+        })
+        .collect()
+}
+
+/// Drone-template score per candidate tonic on an absolute grid from `fmin` up in
+/// [`STEP_CENTS`] steps. A tanpura's lowest string is the kharaj Sa (Sa / 2), whose harmonic
+/// series holds the two Sa strings too; the fourth string (Pa, Ma or Ni under Sa, whichever
+/// fits best) adds its own partials. Every predicted partial adds its level minus a presence
+/// threshold, so a candidate whose kharaj would predict absent partials (Pa or Ma taken for
+/// Sa) loses to the one that explains the partials with fewer gaps.
+fn drone_scores(levels: &[f64], hz_per_bin: f64, fmin: f64, fmax: f64) -> Vec<f64> {
+    let level = |hz: f64| -> f64 {
+        let x = hz / hz_per_bin;
+        let i = x.floor() as usize;
+        if i + 1 >= levels.len() {
+            return 0.0;
+        }
+        let frac = x - i as f64;
+        (levels[i] * (1.0 - frac) + levels[i + 1] * frac).min(LEVEL_CAP)
+    };
+    let steps = (1200.0 * (fmax / fmin).log2() / STEP_CENTS).floor() as usize + 1;
+    (0..steps)
+        .map(|s| {
+            let sa = fmin * 2f64.powf(s as f64 * STEP_CENTS / 1200.0);
+            let kharaj = sa / 2.0;
+            let series = |f0: f64, skip: &dyn Fn(f64) -> bool| -> f64 {
+                (1..)
+                    .map(|k| k as f64 * f0)
+                    .take_while(|&f| f <= MAX_PARTIAL_HZ)
+                    .filter(|&f| !skip(f))
+                    .map(|f| level(f) - PRESENCE)
+                    .sum()
+            };
+            let on_kharaj = |f: f64| (f - (f / kharaj).round() * kharaj).abs() <= 1.5 * hz_per_bin;
+            let fourth = FOURTH_STRINGS.iter().map(|r| series(r * sa, &on_kharaj)).fold(f64::MIN, f64::max);
+            series(kharaj, &|_| false) + FOURTH_WEIGHT * fourth
+        })
+        .collect()
+}
+
+/// Pitch-class histogram (relative to `fmin`) of held notes, weighted by how long they are
+/// held, phrase-final notes counted extra: melodies hold and rest on Sa (and a few nyas notes).
+fn resting_notes(track: &F0Track, fmin: f64) -> Vec<f64> {
+    let cents: Vec<Option<f64>> =
+        track.f0_hz.iter().map(|&f| (f > 0.0).then(|| 1200.0 * (f as f64 / fmin).log2())).collect();
+    let n = cents.len();
+    let mut out = vec![0f64; BINS];
+    let mut t = 0;
+    while t < n {
+        let Some(first) = cents[t] else {
+            t += 1;
+            continue;
+        };
+        // Grow the note while the pitch stays near its running mean.
+        let (mut sum, mut len) = (first, 1usize);
+        let mut u = t + 1;
+        while let Some(Some(c)) = cents.get(u) {
+            if (c - sum / len as f64).abs() > HELD_TOLERANCE_CENTS {
+                break;
+            }
+            sum += c;
+            len += 1;
+            u += 1;
+        }
+        if len >= HELD_FRAMES {
+            let phrase_end = u < n && cents[u..(u + 6).min(n)].iter().all(Option::is_none);
+            out[bin_of(sum / len as f64)] += len as f64 * if phrase_end { PHRASE_END_WEIGHT } else { 1.0 };
+        }
+        t = u;
+    }
+    out
 }
 
 /// Estimates the tonic in Hz from the melody's pitch track and the steady (drone)
@@ -116,42 +178,118 @@ pub fn estimate_tonic(track: &F0Track, drone: &DroneSplit, sample_rate: u32, con
     for (&f, &p) in track.f0_hz.iter().zip(&track.voiced_prob) {
         if f > 0.0 {
             let cents = 1200.0 * (f as f64 / fmin).log2();
-            hist[((cents / 10.0).round() as isize).rem_euclid(BINS as isize) as usize] += p.max(1e-3) as f64;
+            hist[bin_of(cents)] += p.max(1e-3) as f64;
             logs.push(cents);
         }
     }
     if logs.is_empty() {
         return 0.0;
     }
+    // Where the melody dwells, plus where it holds and rests.
+    let rests = resting_notes(track, fmin);
+    let (hs, rs) = (hist.iter().sum::<f64>().max(1e-9), rests.iter().sum::<f64>().max(1e-9));
+    let hist: Vec<f64> = hist.iter().zip(&rests).map(|(h, r)| h / hs + r / rs).collect();
     let melody = normalised(smooth_circular(&hist, 1.5));
-    let salience = smooth_circular(&drone_salience(drone, sample_rate, fmin), 1.0);
-    let mean = salience.iter().sum::<f64>() / BINS as f64;
-    let peak = salience.iter().copied().fold(0.0, f64::max);
     let m = |i: usize, offset: usize| melody[(i + offset) % BINS];
-    let best = if peak > DRONE_PEAKINESS * mean {
-        // A drone: three of its four strings (two Sa, kharaj Sa) sound Sa, whatever the
-        // fourth is tuned to, so Sa owns most of the energy among the strings' fundamentals.
-        // Coarse pitch class from those fundamentals, refined by the harmonic salience.
-        let coarse = smooth_circular(&fundamental_classes(drone, sample_rate, fmin, config.fmax as f64), 5.0);
-        let centre = (0..BINS).max_by(|&a, &b| coarse[a].total_cmp(&coarse[b])).unwrap_or(0);
-        (0..=20)
-            .map(|d| (centre + BINS - 10 + d) % BINS)
-            .max_by(|&a, &b| salience[a].total_cmp(&salience[b]))
-            .unwrap_or(centre)
-    } else {
-        let score = |i: usize| m(i, 0) + 0.5 * m(i, 70).max(m(i, 50));
-        (0..BINS).max_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0)
+    // Drone evidence per pitch class (best octave), as a z-score over pitch classes, so a
+    // flat spectrum (no drone) weighs little against the melody.
+    let hz_per_bin = sample_rate as f64 / drone.n_fft as f64;
+    let scores = drone_scores(&steady_levels(drone), hz_per_bin, fmin, config.fmax as f64);
+    let mut folded = vec![f64::MIN; BINS];
+    for (s, v) in scores.iter().enumerate() {
+        let pc = bin_of(s as f64 * STEP_CENTS);
+        folded[pc] = folded[pc].max(*v);
+    }
+    let mean = folded.iter().sum::<f64>() / BINS as f64;
+    let sd = (folded.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / BINS as f64).sqrt().max(1e-9);
+    // Melody: Sa is where it dwells and rests, with Pa or Ma a fifth or fourth above.
+    let score = |i: usize| {
+        m(i, 0) + FIFTH_WEIGHT * m(i, 70).max(m(i, 50)) + config.drone_weight as f64 * (folded[i] - mean) / sd
     };
+    let best = (0..BINS).max_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0);
     // Place the pitch class in the octave whose Sa sits just under the melody's centre.
     logs.sort_by(f64::total_cmp);
-    let median = logs[logs.len() / 2];
+    let q = |f: f64| logs[((logs.len() - 1) as f64 * f).round() as usize];
+    let target = 0.5 * (q(0.1) + q(0.9)) - SA_UNDER_CENTRE_CENTS;
     let pc = best as f64 * 10.0;
     let top = 1200.0 * (config.fmax as f64 / fmin).log2();
-    let target = median - 500.0;
     let chosen = (-3..=3)
         .map(|k| pc + 1200.0 * k as f64)
         .filter(|c| (-1e-9..=top + 1e-9).contains(c))
         .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
         .unwrap_or(pc);
     (fmin * 2f64.powf(chosen / 1200.0)) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SR: u32 = 22050;
+    const N_FFT: usize = 2048;
+
+    /// A steady spectrum: a flat floor plus the partials of strings at `ratios` of `sa`.
+    fn drone(sa: f64, ratios: &[f64]) -> DroneSplit {
+        let hz_per_bin = SR as f64 / N_FFT as f64;
+        let mut mags = vec![1e-3f32; N_FFT / 2 + 1];
+        for r in ratios {
+            for k in 1..=40 {
+                let x = k as f64 * r * sa / hz_per_bin;
+                let i = x.round() as usize;
+                for j in i.saturating_sub(1)..=(i + 1).min(mags.len() - 1) {
+                    let d = (j as f64 - x).abs();
+                    mags[j] += (0.05 * (1.0 - d / 2.0).max(0.0) / k as f64) as f32;
+                }
+            }
+        }
+        DroneSplit { melody: Vec::new(), steady_magnitude: mags, n_fft: N_FFT }
+    }
+
+    /// A melody of held notes (semitones above `sa`), each followed by a short rest.
+    fn melody(sa: f64, notes: &[i32]) -> F0Track {
+        let mut f0 = Vec::new();
+        for &n in notes.iter().cycle().take(notes.len() * 6) {
+            f0.extend(std::iter::repeat_n((sa * 2f64.powf(n as f64 / 12.0)) as f32, 20));
+            f0.extend(std::iter::repeat_n(0.0, 8));
+        }
+        let voiced = f0.iter().map(|&f| f > 0.0).collect();
+        let voiced_prob = f0.iter().map(|&f| if f > 0.0 { 0.9 } else { 0.0 }).collect();
+        F0Track { f0_hz: f0, voiced_prob, voiced }
+    }
+
+    fn cents_off(est: f32, sa: f64) -> f64 {
+        1200.0 * (est as f64 / sa).log2()
+    }
+
+    #[test]
+    fn a_sa_pa_drone_gives_sa_not_pa() {
+        let sa = 146.8;
+        // A melody that dwells on Pa as much as on Sa.
+        let track = melody(sa, &[0, 7, 4, 7, 2, 7, 0, 9, 11, 12]);
+        let est = estimate_tonic(&track, &drone(sa, &[0.5, 1.0, 1.0, 0.75]), SR, &TonicConfig::default());
+        assert!(cents_off(est, sa).abs() < 30.0, "{est}");
+    }
+
+    #[test]
+    fn a_sa_ma_drone_gives_sa_not_ma() {
+        let sa = 190.0;
+        let track = melody(sa, &[0, 3, 5, 8, 10, 12, 5, 3, 0]);
+        let est =
+            estimate_tonic(&track, &drone(sa, &[0.5, 1.0, 1.0, 2.0 / 3.0]), SR, &TonicConfig::default());
+        assert!(cents_off(est, sa).abs() < 30.0, "{est}");
+    }
+
+    #[test]
+    fn without_a_drone_the_melody_rests_on_sa() {
+        let sa = 123.0;
+        let track = melody(sa, &[0, 2, 4, 0, 7, 9, 7, 0, 4, 2, 0]);
+        let est = estimate_tonic(&track, &drone(sa, &[]), SR, &TonicConfig::default());
+        assert!(cents_off(est, sa).abs() < 30.0, "{est}");
+    }
+
+    #[test]
+    fn nothing_voiced_gives_zero() {
+        let track = F0Track { f0_hz: vec![0.0; 50], voiced_prob: vec![0.0; 50], voiced: vec![false; 50] };
+        assert_eq!(estimate_tonic(&track, &drone(150.0, &[0.5, 1.0]), SR, &TonicConfig::default()), 0.0);
+    }
 }

@@ -41,11 +41,7 @@ impl Wire {
         let k_max = ((nyq / hz) as usize).clamp(1, 60);
         let tilt = rng::uniform(rng, 0.5, 1.0);
         let (c0, c1) = (rng::uniform(rng, 4.0, 12.0), rng::uniform(rng, 12.0, 35.0));
-        let (c0, c1) = if rng::chance(rng, 0.6) {
-            (c0, c1)
-        } else {
-            (c1, c0)
-        };
+        let (c0, c1) = if rng::chance(rng, 0.6) { (c0, c1) } else { (c1, c0) };
         let width = rng::uniform(rng, 3.0, 8.0);
         let boost = rng::uniform(rng, 1.5, 5.0);
         let mut tables = Vec::with_capacity(STAGES);
@@ -181,11 +177,7 @@ pub(crate) fn render(raga: &Raga, tonic_hz: f32, n: usize, rng: &mut Rng) -> Vec
 
     let mut out = vec![0.0f32; n];
     for (s, w) in strings.iter_mut().enumerate() {
-        let mine: Vec<(usize, f32)> = plucks
-            .iter()
-            .filter(|p| p.1 == s)
-            .map(|p| (p.0, p.2))
-            .collect();
+        let mine: Vec<(usize, f32)> = plucks.iter().filter(|p| p.1 == s).map(|p| (p.0, p.2)).collect();
         w.render(&mine, &mut out);
     }
     out
@@ -212,17 +204,9 @@ mod tests {
     fn check(id: &str, first: f64, absent: f64) {
         let r = raga(id).unwrap_or_else(|| panic!("no raga {id}"));
         let tonic = 200.0;
-        let x = render(
-            r,
-            tonic as f32,
-            6 * SAMPLE_RATE as usize,
-            &mut rng::stream(1, 4),
-        );
+        let x = render(r, tonic as f32, 6 * SAMPLE_RATE as usize, &mut rng::stream(1, 4));
         let m = |ratio: f64| magnitude(&x, ratio * tonic);
-        assert!(
-            m(first) > 10.0 * m(absent),
-            "{id}: first string {first} vs {absent}"
-        );
+        assert!(m(first) > 10.0 * m(absent), "{id}: first string {first} vs {absent}");
         // Kharaj Sa an octave down, and the two madhya Sa strings.
         assert!(m(0.5) > 10.0 * m(0.55), "{id}: no kharaj Sa");
         assert!(m(1.0) > 10.0 * m(1.1), "{id}: no Sa");

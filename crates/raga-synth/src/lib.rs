@@ -152,9 +152,8 @@ impl FromStr for Split {
 /// `raga_index < 2^14` and `clip_index < 2^48` share a seed: train, val and test never
 /// overlap.
 pub fn clip_seed(base_seed: u64, split: Split, raga_index: usize, clip_index: u64) -> u64 {
-    let packed = (split.tag() << 62)
-        | (((raga_index as u64) & 0x3FFF) << 48)
-        | (clip_index & 0xFFFF_FFFF_FFFF);
+    let packed =
+        (split.tag() << 62) | (((raga_index as u64) & 0x3FFF) << 48) | (clip_index & 0xFFFF_FFFF_FFFF);
     rng::splitmix64(rng::splitmix64(base_seed) ^ packed)
 }
 
@@ -279,21 +278,12 @@ pub fn render(raga: &'static Raga, seed: u64, opts: &RenderOptions) -> Result<Cl
     let n = (f64::from(seconds) * f64::from(SAMPLE_RATE)).round() as usize;
 
     let mut top = rng::stream(seed, 0);
-    let tonic_hz = opts
-        .tonic_hz
-        .unwrap_or_else(|| rng::uniform(&mut top, TONIC_RANGE_HZ.0, TONIC_RANGE_HZ.1));
-    let timbre = opts
-        .timbre
-        .unwrap_or_else(|| Timbre::ALL[rng::index(&mut top, Timbre::ALL.len())]);
+    let tonic_hz =
+        opts.tonic_hz.unwrap_or_else(|| rng::uniform(&mut top, TONIC_RANGE_HZ.0, TONIC_RANGE_HZ.1));
+    let timbre = opts.timbre.unwrap_or_else(|| Timbre::ALL[rng::index(&mut top, Timbre::ALL.len())]);
 
     let voice = timbre::Instrument::random(timbre, &mut rng::stream(seed, 1));
-    let melody = melody::generate(
-        raga,
-        tonic_hz,
-        n,
-        &voice.melody_hints(),
-        &mut rng::stream(seed, 2),
-    );
+    let melody = melody::generate(raga, tonic_hz, n, &voice.melody_hints(), &mut rng::stream(seed, 2));
     let synth = voice.synthesize(&melody, &mut rng::stream(seed, 3));
 
     // Ground truth: the oscillator's F0 at each frame centre where the melody sounds.
@@ -384,11 +374,7 @@ fn rms_where(x: &[f32], level: &[f32]) -> f32 {
             c += 1;
         }
     }
-    if c == 0 {
-        rms(x)
-    } else {
-        (s / c as f64).sqrt() as f32
-    }
+    if c == 0 { rms(x) } else { (s / c as f64).sqrt() as f32 }
 }
 
 #[cfg(test)]

@@ -33,13 +33,7 @@ pub(crate) enum Orn {
     /// Carnatic kampita: whole cycles between the note and a neighbour `cents` away, then a
     /// plain hold; `sharp` smoothsteps make it dwell on both ends, `from_other` starts on the
     /// neighbour.
-    Kampita {
-        rate: f32,
-        cents: f32,
-        cycles: u32,
-        sharp: u8,
-        from_other: bool,
-    },
+    Kampita { rate: f32, cents: f32, cycles: u32, sharp: u8, from_other: bool },
 }
 
 /// How a glide moves from one pitch to the next (argument and result in 0..1).
@@ -56,12 +50,7 @@ pub(crate) enum Shape {
 }
 
 impl Shape {
-    const ALL: [Shape; 4] = [
-        Shape::Cosine,
-        Shape::Smoother,
-        Shape::EaseOut,
-        Shape::EaseIn,
-    ];
+    const ALL: [Shape; 4] = [Shape::Cosine, Shape::Smoother, Shape::EaseOut, Shape::EaseIn];
 
     pub(crate) fn at(self, x: f64) -> f64 {
         let x = x.clamp(0.0, 1.0);
@@ -106,13 +95,7 @@ pub(crate) struct Phrase {
 }
 
 /// Generates the melody of a clip of `n` samples.
-pub(crate) fn generate(
-    raga: &'static Raga,
-    tonic_hz: f32,
-    n: usize,
-    hints: &Hints,
-    rng: &mut Rng,
-) -> Melody {
+pub(crate) fn generate(raga: &'static Raga, tonic_hz: f32, n: usize, hints: &Hints, rng: &mut Rng) -> Melody {
     let mut planner = Planner::new(raga, tonic_hz, hints, rng);
     let total = n as f64 / f64::from(SAMPLE_RATE);
     let mut t = rng::uniform64(planner.rng, 0.0, 0.8);
@@ -146,11 +129,7 @@ impl Range {
             Register::Madhya => (-8, 14, 4.0),
             Register::Uttaranga => (-1, 15, 10.0),
         };
-        Range {
-            lo: lo.max(abs_lo),
-            hi: hi.min(abs_hi).min(15),
-            centre,
-        }
+        Range { lo: lo.max(abs_lo), hi: hi.min(abs_hi).min(15), centre }
     }
 
     fn contains(&self, st: i32) -> bool {
@@ -161,16 +140,9 @@ impl Range {
 /// Pitch classes allowed when moving one way, read from an aroha or avaroha.
 fn movement_set(raga: &Raga, written: &str, drop_last: bool) -> Vec<u8> {
     let notes = notation::parse(written).unwrap_or_default();
-    let take = if drop_last {
-        notes.len().saturating_sub(1)
-    } else {
-        notes.len()
-    };
-    let mut set: Vec<u8> = notes[..take]
-        .iter()
-        .map(|w| w.st.rem_euclid(12) as u8)
-        .filter(|pc| raga.has(*pc))
-        .collect();
+    let take = if drop_last { notes.len().saturating_sub(1) } else { notes.len() };
+    let mut set: Vec<u8> =
+        notes[..take].iter().map(|w| w.st.rem_euclid(12) as u8).filter(|pc| raga.has(*pc)).collect();
     set.sort_unstable();
     set.dedup();
     if set.is_empty() {
@@ -180,9 +152,7 @@ fn movement_set(raga: &Raga, written: &str, drop_last: bool) -> Vec<u8> {
 }
 
 /// Just-intonation offsets (cents from equal temperament) for each pitch class.
-const JUST_CENTS: [f32; 12] = [
-    0.0, 12.0, 4.0, 16.0, -14.0, -2.0, -10.0, 2.0, 14.0, -16.0, -4.0, -12.0,
-];
+const JUST_CENTS: [f32; 12] = [0.0, 12.0, 4.0, 16.0, -14.0, -2.0, -10.0, 2.0, 14.0, -16.0, -4.0, -12.0];
 
 struct Planner<'a> {
     raga: &'static Raga,
@@ -207,11 +177,8 @@ struct Planner<'a> {
 impl<'a> Planner<'a> {
     fn new(raga: &'static Raga, tonic_hz: f32, hints: &'a Hints, rng: &'a mut Rng) -> Self {
         let carnatic = raga.tradition == Tradition::Carnatic;
-        let tempo_bpm = if carnatic {
-            rng::uniform(rng, 55.0, 150.0)
-        } else {
-            rng::uniform(rng, 40.0, 120.0)
-        };
+        let tempo_bpm =
+            if carnatic { rng::uniform(rng, 55.0, 150.0) } else { rng::uniform(rng, 40.0, 120.0) };
         let range = Range::new(raga.register, tonic_hz);
         let phrases: Vec<Vec<Written>> = raga
             .phrases
@@ -219,11 +186,7 @@ impl<'a> Planner<'a> {
             .filter_map(|p| notation::parse(p))
             .filter(|p| !p.is_empty() && p.iter().all(|w| range.contains(w.st)))
             .collect();
-        let just = if carnatic {
-            rng::uniform(rng, 0.0, 0.6)
-        } else {
-            rng::uniform(rng, 0.3, 1.0)
-        };
+        let just = if carnatic { rng::uniform(rng, 0.0, 0.6) } else { rng::uniform(rng, 0.3, 1.0) };
         let jitter_cents = rng::uniform(rng, 1.0, 4.0);
         Planner {
             raga,
@@ -245,18 +208,10 @@ impl<'a> Planner<'a> {
 
     /// Silence between phrases, in seconds.
     fn rest(&mut self) -> f64 {
-        let (lo, hi) = if self.carnatic {
-            (0.12, 0.9)
-        } else {
-            (0.25, 1.6)
-        };
+        let (lo, hi) = if self.carnatic { (0.12, 0.9) } else { (0.25, 1.6) };
         let r = rng::uniform64(self.rng, lo, hi);
         // Now and then a long breath.
-        if rng::chance(self.rng, 0.1) {
-            r * 2.0
-        } else {
-            r
-        }
+        if rng::chance(self.rng, 0.1) { r * 2.0 } else { r }
     }
 
     /// Plans and times the next phrase, starting at `t0` seconds.
@@ -274,11 +229,7 @@ impl<'a> Planner<'a> {
                 _ => self.wander(),
             }
         };
-        let written = if written.is_empty() {
-            self.wander()
-        } else {
-            written
-        };
+        let written = if written.is_empty() { self.wander() } else { written };
         if let Some(w) = written.last() {
             self.last_end = w.st;
         }
@@ -349,19 +300,14 @@ impl<'a> Planner<'a> {
         let up = rng::chance(self.rng, 0.5);
         let (start, target) = if up {
             let start = self.pick_note(self.range.lo, (self.range.lo + self.range.hi) / 2);
-            let target =
-                if self.range.contains(12) && self.raga.has(0) && !self.raga.weak.contains(&0) {
-                    12
-                } else {
-                    self.pick_rest(start + 4, self.range.hi)
-                };
-            (start, target)
-        } else {
-            let hi = if self.range.contains(12) {
+            let target = if self.range.contains(12) && self.raga.has(0) && !self.raga.weak.contains(&0) {
                 12
             } else {
-                self.range.hi
+                self.pick_rest(start + 4, self.range.hi)
             };
+            (start, target)
+        } else {
+            let hi = if self.range.contains(12) { 12 } else { self.range.hi };
             let start = self.pick_note(hi - 4, hi);
             let target = self.pick_rest(self.range.lo.max(start - 14), start - 4);
             (start, target)
@@ -432,9 +378,7 @@ impl<'a> Planner<'a> {
     fn pick_note(&mut self, lo: i32, hi: i32) -> i32 {
         let lo = lo.max(self.range.lo);
         let hi = hi.min(self.range.hi).max(lo);
-        let cands: Vec<i32> = (lo..=hi)
-            .filter(|s| self.raga.has(s.rem_euclid(12) as u8))
-            .collect();
+        let cands: Vec<i32> = (lo..=hi).filter(|s| self.raga.has(s.rem_euclid(12) as u8)).collect();
         let w: Vec<f32> = cands
             .iter()
             .map(|s| {
@@ -449,16 +393,12 @@ impl<'a> Planner<'a> {
     fn pick_rest(&mut self, lo: i32, hi: i32) -> i32 {
         let lo = lo.max(self.range.lo);
         let hi = hi.min(self.range.hi).max(lo);
-        let cands: Vec<i32> = (lo..=hi)
-            .filter(|s| self.raga.has(s.rem_euclid(12) as u8) && self.is_rest_note(*s))
-            .collect();
+        let cands: Vec<i32> =
+            (lo..=hi).filter(|s| self.raga.has(s.rem_euclid(12) as u8) && self.is_rest_note(*s)).collect();
         if cands.is_empty() {
             return self.pick_note(lo, hi);
         }
-        let w: Vec<f32> = cands
-            .iter()
-            .map(|s| self.raga.emphasis(s.rem_euclid(12) as u8))
-            .collect();
+        let w: Vec<f32> = cands.iter().map(|s| self.raga.emphasis(s.rem_euclid(12) as u8)).collect();
         cands[rng::weighted(self.rng, &w)]
     }
 
@@ -466,11 +406,7 @@ impl<'a> Planner<'a> {
     fn cents(&mut self, st: i32) -> f32 {
         let pc = st.rem_euclid(12) as u8;
         let raga_offset = self.raga.cents_offset(pc);
-        let tuning = if raga_offset != 0.0 {
-            raga_offset
-        } else {
-            JUST_CENTS[pc as usize] * self.just
-        };
+        let tuning = if raga_offset != 0.0 { raga_offset } else { JUST_CENTS[pc as usize] * self.just };
         let jitter = (rng::gauss(self.rng) * self.jitter_cents).clamp(-8.0, 8.0);
         100.0 * st as f32 + tuning + jitter
     }
@@ -496,11 +432,7 @@ impl<'a> Planner<'a> {
             let pc = w.st.rem_euclid(12) as u8;
             let emph = self.raga.emphasis(pc);
             let base = self.beat * f64::from(w.beats) / speed;
-            let shaping = if speed > 1.0 {
-                emph.powf(0.15)
-            } else {
-                emph.powf(0.6)
-            };
+            let shaping = if speed > 1.0 { emph.powf(0.15) } else { emph.powf(0.6) };
             let mut dur = base * f64::from(shaping * rng::uniform(self.rng, 0.75, 1.3));
             if i == last {
                 dur *= if self.is_rest_note(w.st) {
@@ -557,11 +489,7 @@ impl<'a> Planner<'a> {
                 }
             }
 
-            let orn = if speed > 1.0 {
-                Orn::None
-            } else {
-                self.ornament(w, dur)
-            };
+            let orn = if speed > 1.0 { Orn::None } else { self.ornament(w, dur) };
             // A meend or jaru is one gesture: no new syllable, bow or pluck.
             let onset = if prev_st.is_none() {
                 1.0
@@ -572,26 +500,13 @@ impl<'a> Planner<'a> {
             };
             let cents = self.cents(w.st);
             let gain = (0.72 + 0.08 * emph.min(2.0) + rng::uniform(self.rng, -0.08, 0.12)).min(1.0);
-            notes.push(Timed {
-                t0: t,
-                dur,
-                cents,
-                orn,
-                glide,
-                shape,
-                gain,
-                onset,
-            });
+            notes.push(Timed { t0: t, dur, cents, orn, glide, shape, gain, onset });
             t += dur;
             prev_st = Some(w.st);
         }
         let attack = rng::uniform64(self.rng, 0.02, 0.12);
         let release = rng::uniform64(self.rng, 0.06, 0.3);
-        Phrase {
-            notes,
-            attack,
-            release,
-        }
+        Phrase { notes, attack, release }
     }
 
     /// The ornament of a note of length `dur` seconds.
@@ -614,11 +529,7 @@ impl<'a> Planner<'a> {
                 return Orn::Andolan {
                     rate,
                     cents: rng::uniform(self.rng, 14.0, 24.0),
-                    phase: if rng::chance(self.rng, 0.5) {
-                        0.0
-                    } else {
-                        std::f32::consts::PI
-                    },
+                    phase: if rng::chance(self.rng, 0.5) { 0.0 } else { std::f32::consts::PI },
                 };
             }
             if self.carnatic && dur >= 0.18 {
@@ -635,19 +546,15 @@ impl<'a> Planner<'a> {
                 let active = dur * rng::uniform64(self.rng, 0.35, 0.7);
                 // A few swings (1–4; whole-tone swings 1–3), then the note is held.
                 let most = if cents.abs() > 150.0 { 3 } else { 4 };
-                let cycles = ((active * f64::from(rate)).floor() as u32)
-                    .min(1 + rng::index(self.rng, most) as u32);
+                let cycles =
+                    ((active * f64::from(rate)).floor() as u32).min(1 + rng::index(self.rng, most) as u32);
                 if cycles >= 1 {
                     return Orn::Kampita {
                         rate,
                         cents,
                         cycles,
                         // Wide swings move fast between dwells; semitone ones may be rounder.
-                        sharp: if cents.abs() > 150.0 {
-                            3
-                        } else {
-                            2 + rng::index(self.rng, 2) as u8
-                        },
+                        sharp: if cents.abs() > 150.0 { 3 } else { 2 + rng::index(self.rng, 2) as u8 },
                         from_other: rng::chance(self.rng, 0.4),
                     };
                 }
@@ -658,11 +565,7 @@ impl<'a> Planner<'a> {
         if dur >= 0.45 && rng::chance(self.rng, p_vibrato) {
             return Orn::Vibrato {
                 rate: rng::uniform(self.rng, 4.0, 7.0),
-                cents: rng::uniform(
-                    self.rng,
-                    self.hints.vibrato_cents.0,
-                    self.hints.vibrato_cents.1,
-                ),
+                cents: rng::uniform(self.rng, self.hints.vibrato_cents.0, self.hints.vibrato_cents.1),
                 fade: rng::uniform(self.rng, 0.1, 0.4),
             };
         }
@@ -671,10 +574,5 @@ impl<'a> Planner<'a> {
 }
 
 fn plain(st: i32) -> Written {
-    Written {
-        st,
-        beats: 1.0,
-        osc: false,
-        kan: false,
-    }
+    Written { st, beats: 1.0, osc: false, kan: false }
 }

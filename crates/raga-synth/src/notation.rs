@@ -52,12 +52,7 @@ fn token(tok: &str) -> Option<Written> {
             _ => return None,
         }
     }
-    Some(Written {
-        st,
-        beats,
-        osc,
-        kan,
-    })
+    Some(Written { st, beats, osc, kan })
 }
 
 /// Reads a whitespace-separated phrase; `None` if any token is not valid notation.

@@ -99,27 +99,14 @@ impl Raga {
     /// Intonation offset in cents for a pitch class (0 unless the table says otherwise).
     pub fn cents_offset(&self, pitch_class: u8) -> f32 {
         let pc = pitch_class % 12;
-        self.intonation
-            .iter()
-            .find(|(n, _)| *n == pc)
-            .map_or(0.0, |(_, c)| f32::from(*c))
+        self.intonation.iter().find(|(n, _)| *n == pc).map_or(0.0, |(_, c)| f32::from(*c))
     }
 }
 
-const MEEND: OrnamentStyle = OrnamentStyle {
-    glide: 0.35,
-    kan: 0.2,
-    oscillation: 0.8,
-    fast_runs: 0.1,
-    rate_hz: (0.6, 1.3),
-};
-const GAMAKA: OrnamentStyle = OrnamentStyle {
-    glide: 0.12,
-    kan: 0.08,
-    oscillation: 0.75,
-    fast_runs: 0.3,
-    rate_hz: (4.0, 7.0),
-};
+const MEEND: OrnamentStyle =
+    OrnamentStyle { glide: 0.35, kan: 0.2, oscillation: 0.8, fast_runs: 0.1, rate_hz: (0.6, 1.3) };
+const GAMAKA: OrnamentStyle =
+    OrnamentStyle { glide: 0.12, kan: 0.08, oscillation: 0.75, fast_runs: 0.3, rate_hz: (4.0, 7.0) };
 
 /// The 20 ragas, in label order.
 pub static RAGAS: [Raga; 20] = [
@@ -243,10 +230,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[(1, -14), (8, -14)],
-        style: OrnamentStyle {
-            oscillation: 0.9,
-            ..MEEND
-        },
+        style: OrnamentStyle { oscillation: 0.9, ..MEEND },
     },
     Raga {
         id: "miyan_ki_todi",
@@ -276,10 +260,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[(1, -18), (3, -12), (8, -8)],
-        style: OrnamentStyle {
-            oscillation: 0.5,
-            ..MEEND
-        },
+        style: OrnamentStyle { oscillation: 0.5, ..MEEND },
     },
     Raga {
         id: "darbari_kanada",
@@ -310,12 +291,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Mandra,
         intonation: &[(3, -14), (8, -14)],
-        style: OrnamentStyle {
-            oscillation: 0.95,
-            rate_hz: (0.4, 0.9),
-            fast_runs: 0.03,
-            ..MEEND
-        },
+        style: OrnamentStyle { oscillation: 0.95, rate_hz: (0.4, 0.9), fast_runs: 0.03, ..MEEND },
     },
     Raga {
         id: "malkauns",
@@ -344,10 +320,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[(3, 10), (8, 10)],
-        style: OrnamentStyle {
-            glide: 0.5,
-            ..MEEND
-        },
+        style: OrnamentStyle { glide: 0.5, ..MEEND },
     },
     Raga {
         id: "marwa",
@@ -550,10 +523,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[],
-        style: OrnamentStyle {
-            fast_runs: 0.45,
-            ..GAMAKA
-        },
+        style: OrnamentStyle { fast_runs: 0.45, ..GAMAKA },
     },
     Raga {
         id: "hindolam",
@@ -580,10 +550,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[],
-        style: OrnamentStyle {
-            oscillation: 0.9,
-            ..GAMAKA
-        },
+        style: OrnamentStyle { oscillation: 0.9, ..GAMAKA },
     },
     Raga {
         id: "kharaharapriya",
@@ -637,10 +604,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[(1, -8), (3, -6)],
-        style: OrnamentStyle {
-            oscillation: 0.9,
-            ..GAMAKA
-        },
+        style: OrnamentStyle { oscillation: 0.9, ..GAMAKA },
     },
     Raga {
         id: "hamsadhwani",
@@ -667,11 +631,7 @@ pub static RAGAS: [Raga; 20] = [
         ],
         register: Register::Madhya,
         intonation: &[],
-        style: OrnamentStyle {
-            oscillation: 0.5,
-            fast_runs: 0.4,
-            ..GAMAKA
-        },
+        style: OrnamentStyle { oscillation: 0.5, fast_runs: 0.4, ..GAMAKA },
     },
     Raga {
         id: "abhogi",

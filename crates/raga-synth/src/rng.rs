@@ -17,9 +17,7 @@ pub(crate) const fn splitmix64(x: u64) -> u64 {
 /// An independent generator for one part of the renderer, so that changing how one part
 /// draws numbers does not shift the others.
 pub(crate) fn stream(seed: u64, part: u64) -> Rng {
-    ChaCha8Rng::seed_from_u64(splitmix64(
-        seed ^ splitmix64(part.wrapping_add(0xA5A5_0000)),
-    ))
+    ChaCha8Rng::seed_from_u64(splitmix64(seed ^ splitmix64(part.wrapping_add(0xA5A5_0000))))
 }
 
 /// Uniform in `[lo, hi)`.

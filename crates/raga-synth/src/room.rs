@@ -40,18 +40,10 @@ const ALLPASSES: [usize; 4] = [556, 441, 341, 225];
 impl Room {
     /// Draws a room.
     pub(crate) fn random(rng: &mut Rng) -> Self {
-        let rt60_s = if rng::chance(rng, 0.15) {
-            0.0
-        } else {
-            rng::uniform(rng, 0.1, 1.5)
-        };
+        let rt60_s = if rng::chance(rng, 0.15) { 0.0 } else { rng::uniform(rng, 0.1, 1.5) };
         Room {
             rt60_s,
-            wet: if rt60_s > 0.0 {
-                rng::uniform(rng, 0.03, 0.4)
-            } else {
-                0.0
-            },
+            wet: if rt60_s > 0.0 { rng::uniform(rng, 0.03, 0.4) } else { 0.0 },
             size: rng::uniform(rng, 0.6, 1.4),
             damping: rng::uniform(rng, 0.1, 0.6),
             predelay_s: rng::uniform(rng, 0.0, 0.03),
@@ -81,10 +73,8 @@ impl Room {
                 Comb::new(len, g.min(0.98), self.damping)
             })
             .collect();
-        let mut aps: Vec<Allpass> = ALLPASSES
-            .iter()
-            .map(|d| Allpass::new(((*d as f32 * scale) as usize).max(4), 0.5))
-            .collect();
+        let mut aps: Vec<Allpass> =
+            ALLPASSES.iter().map(|d| Allpass::new(((*d as f32 * scale) as usize).max(4), 0.5)).collect();
         let pre = (self.predelay_s * sr) as usize;
         let mut delay = vec![0.0f32; pre + 1];
         let mut di = 0;
@@ -189,13 +179,7 @@ struct Comb {
 
 impl Comb {
     fn new(len: usize, feedback: f32, damp: f32) -> Self {
-        Comb {
-            buf: vec![0.0; len],
-            i: 0,
-            feedback,
-            damp,
-            store: 0.0,
-        }
+        Comb { buf: vec![0.0; len], i: 0, feedback, damp, store: 0.0 }
     }
 
     fn process(&mut self, x: f32) -> f32 {
@@ -219,11 +203,7 @@ struct Allpass {
 
 impl Allpass {
     fn new(len: usize, g: f32) -> Self {
-        Allpass {
-            buf: vec![0.0; len],
-            i: 0,
-            g,
-        }
+        Allpass { buf: vec![0.0; len], i: 0, g }
     }
 
     fn process(&mut self, x: f32) -> f32 {

@@ -3,30 +3,20 @@
 use super::*;
 
 fn opts(seconds: f32) -> RenderOptions {
-    RenderOptions {
-        seconds,
-        ..RenderOptions::default()
-    }
+    RenderOptions { seconds, ..RenderOptions::default() }
 }
 
 /// A few 20 s clips of one raga from the test split.
 fn clips(id: &str, count: u64) -> Vec<Clip> {
     let i = raga_index(id).unwrap_or_else(|| panic!("no raga {id}"));
-    (0..count)
-        .map(|k| render(&RAGAS[i], clip_seed(5, Split::Test, i, k), &opts(20.0)).unwrap())
-        .collect()
+    (0..count).map(|k| render(&RAGAS[i], clip_seed(5, Split::Test, i, k), &opts(20.0)).unwrap()).collect()
 }
 
 /// Mean voiced pitch in semitones above the tonic (register).
 fn mean_semitones(clips: &[Clip]) -> f32 {
     let v: Vec<f32> = clips
         .iter()
-        .flat_map(|c| {
-            c.f0_hz
-                .iter()
-                .filter(|f| **f > 0.0)
-                .map(move |f| 12.0 * (f / c.tonic_hz).log2())
-        })
+        .flat_map(|c| c.f0_hz.iter().filter(|f| **f > 0.0).map(move |f| 12.0 * (f / c.tonic_hz).log2()))
         .collect();
     v.iter().sum::<f32>() / v.len().max(1) as f32
 }
@@ -89,10 +79,7 @@ fn off_scale_cents(r: &Raga, cents: f32) -> f32 {
 /// Share of voiced frames within 50 cents of a scale note.
 fn in_scale_share(c: &Clip) -> f32 {
     let cents = folded_cents(c);
-    let ok = cents
-        .iter()
-        .filter(|x| off_scale_cents(c.raga, **x) <= 50.0)
-        .count();
+    let ok = cents.iter().filter(|x| off_scale_cents(c.raga, **x) <= 50.0).count();
     ok as f32 / cents.len().max(1) as f32
 }
 
@@ -143,17 +130,11 @@ fn split_seeds_never_overlap() {
     for split in [Split::Train, Split::Val, Split::Test] {
         for ri in 0..RAGAS.len() {
             for ci in 0..200 {
-                assert!(
-                    seen.insert(clip_seed(42, split, ri, ci)),
-                    "{split} {ri} {ci}"
-                );
+                assert!(seen.insert(clip_seed(42, split, ri, ci)), "{split} {ri} {ci}");
             }
         }
     }
-    assert_ne!(
-        clip_seed(1, Split::Train, 0, 0),
-        clip_seed(2, Split::Train, 0, 0)
-    );
+    assert_ne!(clip_seed(1, Split::Train, 0, 0), clip_seed(2, Split::Train, 0, 0));
 }
 
 #[test]
@@ -171,27 +152,10 @@ fn rejects_bad_lengths_and_tonics() {
         let err = render(r, 1, &opts(s)).unwrap_err();
         assert!(matches!(err, SynthError::InvalidSeconds(_)), "{s}: {err}");
     }
-    let err = render(
-        r,
-        1,
-        &RenderOptions {
-            tonic_hz: Some(50.0),
-            ..opts(2.0)
-        },
-    )
-    .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "tonic must be between 100 and 270 hz, got 50"
-    );
-    let bad_drone = RenderOptions {
-        drone_db_range: (-8.0, -24.0),
-        ..opts(2.0)
-    };
-    assert!(matches!(
-        render(r, 1, &bad_drone),
-        Err(SynthError::InvalidDroneLevel(..))
-    ));
+    let err = render(r, 1, &RenderOptions { tonic_hz: Some(50.0), ..opts(2.0) }).unwrap_err();
+    assert_eq!(err.to_string(), "tonic must be between 100 and 270 hz, got 50");
+    let bad_drone = RenderOptions { drone_db_range: (-8.0, -24.0), ..opts(2.0) };
+    assert!(matches!(render(r, 1, &bad_drone), Err(SynthError::InvalidDroneLevel(..))));
     assert!(render(r, 1, &opts(1.0)).is_ok());
 }
 
@@ -204,17 +168,9 @@ fn every_raga_renders_with_valid_truth() {
             assert_eq!(c.samples.len(), 6 * SAMPLE_RATE as usize);
             assert_eq!(c.f0_hz.len(), 1 + c.samples.len() / HOP_LENGTH);
             assert!((TONIC_RANGE_HZ.0..=TONIC_RANGE_HZ.1).contains(&c.tonic_hz));
-            assert!(
-                c.f0_hz
-                    .iter()
-                    .all(|f| *f == 0.0 || (F0_RANGE_HZ.0..=F0_RANGE_HZ.1).contains(f))
-            );
+            assert!(c.f0_hz.iter().all(|f| *f == 0.0 || (F0_RANGE_HZ.0..=F0_RANGE_HZ.1).contains(f)));
             let voiced = c.f0_hz.iter().filter(|f| **f > 0.0).count();
-            assert!(
-                voiced * 3 > c.f0_hz.len(),
-                "{}: only {voiced} voiced frames",
-                r.id
-            );
+            assert!(voiced * 3 > c.f0_hz.len(), "{}: only {voiced} voiced frames", r.id);
             let peak = c.samples.iter().fold(0.0f32, |m, x| m.max(x.abs()));
             assert!((0.49..=0.90).contains(&peak), "{}: peak {peak}", r.id);
             assert!(c.samples.iter().all(|x| x.is_finite()));
@@ -227,29 +183,19 @@ fn truth_matches_the_audio() {
     // Dry, droneless clips: where the truth says voiced and steady, the spectrum peaks at the
     // truth F0 (not between harmonics or below it); where it says silent, the audio is quiet.
     for (k, t) in Timbre::ALL.into_iter().enumerate() {
-        let o = RenderOptions {
-            timbre: Some(t),
-            drone: DroneMode::Never,
-            room: false,
-            ..opts(12.0)
-        };
+        let o = RenderOptions { timbre: Some(t), drone: DroneMode::Never, room: false, ..opts(12.0) };
         let c = render(&RAGAS[3 * k + 1], 100 + k as u64, &o).unwrap();
         let (mut steady, mut peaked) = (0, 0);
         for f in 2..c.f0_hz.len() - 2 {
             let hz = c.f0_hz[f];
             let window = &c.f0_hz[f - 2..=f + 2];
-            if hz <= 0.0
-                || window
-                    .iter()
-                    .any(|w| *w <= 0.0 || (1200.0 * (w / hz).log2()).abs() > 15.0)
-            {
+            if hz <= 0.0 || window.iter().any(|w| *w <= 0.0 || (1200.0 * (w / hz).log2()).abs() > 15.0) {
                 continue;
             }
             steady += 1;
             let at = f * HOP_LENGTH;
             let m = magnitude_at(&c.samples, at, hz);
-            let off =
-                magnitude_at(&c.samples, at, 0.7 * hz).max(magnitude_at(&c.samples, at, 1.5 * hz));
+            let off = magnitude_at(&c.samples, at, 0.7 * hz).max(magnitude_at(&c.samples, at, 1.5 * hz));
             peaked += usize::from(m > 3.0 * off);
         }
         assert!(steady > 100, "{t:?}: {steady} steady frames");
@@ -259,24 +205,17 @@ fn truth_matches_the_audio() {
         );
 
         let frame_rms = |f: usize| {
-            let s = &c.samples[(f * HOP_LENGTH).saturating_sub(1024)
-                ..(f * HOP_LENGTH + 1024).min(c.samples.len())];
+            let s = &c.samples
+                [(f * HOP_LENGTH).saturating_sub(1024)..(f * HOP_LENGTH + 1024).min(c.samples.len())];
             (s.iter().map(|v| v * v).sum::<f32>() / s.len() as f32).sqrt()
         };
-        let mut voiced: Vec<f32> = (0..c.f0_hz.len())
-            .filter(|f| c.f0_hz[*f] > 0.0)
-            .map(frame_rms)
-            .collect();
+        let mut voiced: Vec<f32> = (0..c.f0_hz.len()).filter(|f| c.f0_hz[*f] > 0.0).map(frame_rms).collect();
         voiced.sort_by(f32::total_cmp);
         let typical = voiced[voiced.len() / 2];
-        let silent: Vec<usize> = (6..c.f0_hz.len() - 6)
-            .filter(|f| c.f0_hz[f - 6..=f + 6].iter().all(|v| *v == 0.0))
-            .collect();
+        let silent: Vec<usize> =
+            (6..c.f0_hz.len() - 6).filter(|f| c.f0_hz[f - 6..=f + 6].iter().all(|v| *v == 0.0)).collect();
         for f in silent {
-            assert!(
-                frame_rms(f) < 0.03 * typical,
-                "{t:?}: frame {f} is loud but unvoiced"
-            );
+            assert!(frame_rms(f) < 0.03 * typical, "{t:?}: frame {f} is loud but unvoiced");
         }
     }
 }
@@ -284,9 +223,8 @@ fn truth_matches_the_audio() {
 #[test]
 fn melody_stays_on_the_scale() {
     for (i, r) in RAGAS.iter().enumerate() {
-        let clips: Vec<Clip> = (0..3)
-            .map(|k| render(r, clip_seed(3, Split::Val, i, k), &opts(20.0)).unwrap())
-            .collect();
+        let clips: Vec<Clip> =
+            (0..3).map(|k| render(r, clip_seed(3, Split::Val, i, k), &opts(20.0)).unwrap()).collect();
         let share: f32 = clips.iter().map(in_scale_share).sum::<f32>() / clips.len() as f32;
         assert!(
             share >= 0.97,
@@ -300,30 +238,20 @@ fn melody_stays_on_the_scale() {
 #[test]
 fn table_is_consistent() {
     assert_eq!(RAGAS.len(), 20);
-    let hindustani = RAGAS
-        .iter()
-        .filter(|r| r.tradition == Tradition::Hindustani)
-        .count();
+    let hindustani = RAGAS.iter().filter(|r| r.tradition == Tradition::Hindustani).count();
     assert_eq!(hindustani, 10);
     for (i, r) in RAGAS.iter().enumerate() {
         assert_eq!(raga(r.id), Some(r));
         assert_eq!(raga_index(r.id), Some(i));
-        let notes = [r.vadi, r.samvadi]
-            .into_iter()
-            .chain(r.nyas.iter().copied())
-            .chain(r.weak.iter().copied());
+        let notes =
+            [r.vadi, r.samvadi].into_iter().chain(r.nyas.iter().copied()).chain(r.weak.iter().copied());
         for n in notes.chain(r.oscillated.iter().copied()) {
             assert!(r.has(n), "{}: {n} not in scale", r.id);
         }
         for p in r.phrases.iter().chain([&r.aroha, &r.avaroha]) {
-            let written =
-                notation::parse(p).unwrap_or_else(|| panic!("{}: bad phrase {p:?}", r.id));
+            let written = notation::parse(p).unwrap_or_else(|| panic!("{}: bad phrase {p:?}", r.id));
             for w in written {
-                assert!(
-                    r.has(w.st.rem_euclid(12) as u8),
-                    "{}: {p:?} leaves the scale",
-                    r.id
-                );
+                assert!(r.has(w.st.rem_euclid(12) as u8), "{}: {p:?} leaves the scale", r.id);
             }
         }
     }
@@ -342,29 +270,17 @@ fn emphasised_notes_get_more_time() {
     let bhoopali = semitone_shares(&clips("bhoopali", 4));
     let deshkar = semitone_shares(&clips("deshkar", 4));
     // Deshkar dwells on D and P and barely touches R; bhoopali rests on G.
-    assert!(
-        deshkar[D] + deshkar[P] > 1.3 * (bhoopali[D] + bhoopali[P]),
-        "{deshkar:?} {bhoopali:?}"
-    );
+    assert!(deshkar[D] + deshkar[P] > 1.3 * (bhoopali[D] + bhoopali[P]), "{deshkar:?} {bhoopali:?}");
     assert!(deshkar[R] < 0.4 * bhoopali[R], "{deshkar:?} {bhoopali:?}");
-    assert!(
-        bhoopali[G] > deshkar[G] && bhoopali[G] > bhoopali[D],
-        "{bhoopali:?}"
-    );
+    assert!(bhoopali[G] > deshkar[G] && bhoopali[G] > bhoopali[D], "{bhoopali:?}");
     assert!(deshkar[D] > deshkar[G], "{deshkar:?}");
 
     // Marwa avoids Sa and rests on komal Re and Dha; puriya rests on Ga and Ni.
     let marwa = semitone_shares(&clips("marwa", 4));
     let puriya = semitone_shares(&clips("puriya", 4));
     assert!(marwa[S] < 0.3 * puriya[S], "{marwa:?} {puriya:?}");
-    assert!(
-        marwa[R_KOMAL] > 2.0 * puriya[R_KOMAL] && marwa[D] > 2.0 * puriya[D],
-        "{marwa:?} {puriya:?}"
-    );
-    assert!(
-        puriya[G] > 2.0 * marwa[G] && puriya[N] > marwa[N],
-        "{marwa:?} {puriya:?}"
-    );
+    assert!(marwa[R_KOMAL] > 2.0 * puriya[R_KOMAL] && marwa[D] > 2.0 * puriya[D], "{marwa:?} {puriya:?}");
+    assert!(puriya[G] > 2.0 * marwa[G] && puriya[N] > marwa[N], "{marwa:?} {puriya:?}");
 }
 
 #[test]
@@ -372,31 +288,18 @@ fn registers_follow_the_raga() {
     let darbari = mean_semitones(&clips("darbari_kanada", 4));
     let deshkar = mean_semitones(&clips("deshkar", 4));
     let bhoopali = mean_semitones(&clips("bhoopali", 4));
-    assert!(
-        darbari < bhoopali - 2.0,
-        "darbari {darbari} bhoopali {bhoopali}"
-    );
-    assert!(
-        deshkar > bhoopali + 2.0,
-        "deshkar {deshkar} bhoopali {bhoopali}"
-    );
+    assert!(darbari < bhoopali - 2.0, "darbari {darbari} bhoopali {bhoopali}");
+    assert!(deshkar > bhoopali + 2.0, "deshkar {deshkar} bhoopali {bhoopali}");
 }
 
 #[test]
 fn carnatic_gamakas_move_more_than_hindustani_sustain() {
     // Same scale, different ornament style: kampita swings against sustained notes and meend.
-    for (carnatic, hindustani) in [
-        ("hindolam", "malkauns"),
-        ("kalyani", "yaman"),
-        ("mohanam", "bhoopali"),
-    ] {
+    for (carnatic, hindustani) in [("hindolam", "malkauns"), ("kalyani", "yaman"), ("mohanam", "bhoopali")] {
         let c = swings_per_second(&clips(carnatic, 3));
         let h = swings_per_second(&clips(hindustani, 3));
         println!("{carnatic} {c:.2} vs {hindustani} {h:.2} swings per second");
-        assert!(
-            c > 2.0 * h,
-            "{carnatic} {c:.2} swings per second vs {hindustani} {h:.2}"
-        );
+        assert!(c > 2.0 * h, "{carnatic} {c:.2} swings per second vs {hindustani} {h:.2}");
     }
 }
 
@@ -415,9 +318,6 @@ fn bhairav_komal_re_and_dha_sit_low() {
     for pc in [1.0, 8.0] {
         let bhairav = mean_offset("bhairav", pc);
         let mmg = mean_offset("mayamalavagowla", pc);
-        assert!(
-            bhairav < mmg - 6.0,
-            "pc {pc}: bhairav {bhairav:.1} mayamalavagowla {mmg:.1} cents"
-        );
+        assert!(bhairav < mmg - 6.0, "pc {pc}: bhairav {bhairav:.1} mayamalavagowla {mmg:.1} cents");
     }
 }

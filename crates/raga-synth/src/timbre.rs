@@ -23,12 +23,7 @@ pub enum Timbre {
 
 impl Timbre {
     /// Every timbre, in a fixed order.
-    pub const ALL: [Timbre; 4] = [
-        Timbre::Voice,
-        Timbre::PluckedString,
-        Timbre::Reed,
-        Timbre::Bowed,
-    ];
+    pub const ALL: [Timbre; 4] = [Timbre::Voice, Timbre::PluckedString, Timbre::Reed, Timbre::Bowed];
 
     /// Snake-case name, as in metadata files.
     pub const fn as_str(self) -> &'static str {
@@ -124,16 +119,8 @@ impl Instrument {
             tau: rng::uniform(rng, 0.8, 3.0),
             damping: rng::uniform(rng, 0.02, 0.15),
             position: rng::uniform(rng, 0.08, 0.3),
-            buzz: if rng::chance(rng, 0.5) {
-                rng::uniform(rng, 0.2, 1.0)
-            } else {
-                0.0
-            },
-            stretch: if rng::chance(rng, 0.6) {
-                rng::log_uniform(rng, 1e-5, 4e-4)
-            } else {
-                0.0
-            },
+            buzz: if rng::chance(rng, 0.5) { rng::uniform(rng, 0.2, 1.0) } else { 0.0 },
+            stretch: if rng::chance(rng, 0.6) { rng::log_uniform(rng, 1e-5, 4e-4) } else { 0.0 },
         };
         let base = Instrument {
             timbre,
@@ -146,11 +133,7 @@ impl Instrument {
             dip: (0.0, 0.03),
             pluck,
             vowel_change: 0.0,
-            hints: Hints {
-                vibrato: 0.0,
-                vibrato_cents: (6.0, 15.0),
-                restrike_s: None,
-            },
+            hints: Hints { vibrato: 0.0, vibrato_cents: (6.0, 15.0), restrike_s: None },
         };
         match timbre {
             Timbre::Voice => {
@@ -158,18 +141,12 @@ impl Instrument {
                 let vowel = VOWELS[rng::index(rng, VOWELS.len())];
                 let n_formants = 3 + rng::index(rng, 3);
                 let mut peaks = Vec::with_capacity(n_formants);
-                for (i, f) in vowel
-                    .iter()
-                    .chain(&[3400.0, 4200.0])
-                    .take(n_formants)
-                    .enumerate()
-                {
+                for (i, f) in vowel.iter().chain(&[3400.0, 4200.0]).take(n_formants).enumerate() {
                     let hz = f * scale * rng::uniform(rng, 0.9, 1.1);
                     peaks.push(Peak {
                         hz,
                         width: rng::uniform(rng, 40.0, 110.0) * (1.0 + 0.4 * i as f32),
-                        gain: 6.0
-                            * crate::db_to_gain(-6.0 * i as f32 + rng::uniform(rng, -4.0, 4.0)),
+                        gain: 6.0 * crate::db_to_gain(-6.0 * i as f32 + rng::uniform(rng, -4.0, 4.0)),
                     });
                 }
                 Instrument {
@@ -283,8 +260,7 @@ impl Instrument {
             partials.render(&melody.f0, &mut audio, |start, f0, amps| {
                 // Voice: a new syllable may bring a new vowel.
                 if self.timbre == Timbre::Voice {
-                    while next_onset < melody.onsets.len() && melody.onsets[next_onset].at <= start
-                    {
+                    while next_onset < melody.onsets.len() && melody.onsets[next_onset].at <= start {
                         if rng::chance(rng, self.vowel_change) {
                             let v = VOWELS[rng::index(rng, VOWELS.len())];
                             for (t, f) in targets.iter_mut().zip(v) {
@@ -407,11 +383,7 @@ fn body_peaks(rng: &mut Rng, count: usize, band: (f32, f32)) -> Vec<Peak> {
     (0..count)
         .map(|_| {
             let hz = rng::log_uniform(rng, band.0, band.1);
-            Peak {
-                hz,
-                width: hz * rng::uniform(rng, 0.05, 0.25),
-                gain: rng::uniform(rng, 0.5, 4.0),
-            }
+            Peak { hz, width: hz * rng::uniform(rng, 0.05, 0.25), gain: rng::uniform(rng, 0.5, 4.0) }
         })
         .collect()
 }
@@ -426,10 +398,7 @@ pub(crate) struct OnePole {
 impl OnePole {
     /// Low-pass with cutoff `hz` at sample rate `sr`.
     pub(crate) fn lowpass(hz: f32, sr: f32) -> Self {
-        OnePole {
-            a: (-std::f32::consts::TAU * hz / sr).exp(),
-            y: 0.0,
-        }
+        OnePole { a: (-std::f32::consts::TAU * hz / sr).exp(), y: 0.0 }
     }
 
     /// Filters one sample.
@@ -473,12 +442,7 @@ impl Bank {
     /// Adds Σ_k a_k sin(k·φ) to `out`, where φ integrates `f0` and `spectrum(start, f0, amps)`
     /// sets the amplitudes once per block (partials above 0.45·sr are left out). The powers
     /// e^{ikφ} run as four interleaved chains (k mod 4) so the recurrences pipeline.
-    fn render(
-        &mut self,
-        f0: &[f32],
-        out: &mut [f32],
-        mut spectrum: impl FnMut(usize, f32, &mut [f32]),
-    ) {
+    fn render(&mut self, f0: &[f32], out: &mut [f32], mut spectrum: impl FnMut(usize, f32, &mut [f32])) {
         let sr = f64::from(SAMPLE_RATE);
         let nyq = 0.45 * SAMPLE_RATE as f32;
         let limit = self.partials;
@@ -500,9 +464,8 @@ impl Bank {
             if stretched {
                 for k in 1..k_max {
                     let h = (k + 1) as f64;
-                    let extra = h
-                        * f64::from(fb)
-                        * ((1.0 + f64::from(self.stretch) * (h * h - 1.0)).sqrt() - 1.0);
+                    let extra =
+                        h * f64::from(fb) * ((1.0 + f64::from(self.stretch) * (h * h - 1.0)).sqrt() - 1.0);
                     let (s, c) = (std::f64::consts::TAU * extra / sr).sin_cos();
                     self.step[k] = (c as f32, s as f32);
                     let (re, im) = self.rot[k];

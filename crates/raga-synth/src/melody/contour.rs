@@ -40,23 +40,13 @@ fn ornament_cents(orn: Orn, lt: f64) -> f64 {
             // `phase` is 0 or π: the swing starts on the note, going up or down.
             f64::from(cents) * ramp * (TAU * f64::from(rate) * lt + f64::from(phase)).sin()
         }
-        Orn::Kampita {
-            rate,
-            cents,
-            cycles,
-            sharp,
-            from_other,
-        } => {
+        Orn::Kampita { rate, cents, cycles, sharp, from_other } => {
             let rate = f64::from(rate);
             let len = (f64::from(cycles) + if from_other { 0.5 } else { 0.0 }) / rate;
             if lt >= len {
                 return 0.0;
             }
-            let phase = if from_other {
-                std::f64::consts::PI
-            } else {
-                0.0
-            };
+            let phase = if from_other { std::f64::consts::PI } else { 0.0 };
             let mut u = 0.5 - 0.5 * (TAU * rate * lt + phase).cos();
             for _ in 0..sharp {
                 u = u * u * (3.0 - 2.0 * u);
@@ -83,13 +73,7 @@ fn ramp(x: f64, len: f64) -> f64 {
 }
 
 /// Renders phrases into per-sample contours for a clip of `n` samples.
-pub(crate) fn render(
-    phrases: &[Phrase],
-    tonic_hz: f32,
-    n: usize,
-    tempo_bpm: f32,
-    hints: &Hints,
-) -> Melody {
+pub(crate) fn render(phrases: &[Phrase], tonic_hz: f32, n: usize, tempo_bpm: f32, hints: &Hints) -> Melody {
     let sr = f64::from(SAMPLE_RATE);
     let tonic = f64::from(tonic_hz);
     let (f_lo, f_hi) = (F0_RANGE_HZ.0 + 2.0, F0_RANGE_HZ.1 - 10.0);
@@ -113,10 +97,7 @@ pub(crate) fn render(
                 break;
             }
             if note.onset > 0.0 {
-                onsets.push(Onset {
-                    at: s0,
-                    strength: note.onset,
-                });
+                onsets.push(Onset { at: s0, strength: note.onset });
             }
             if let Some(every) = hints.restrike_s {
                 let mut t = every;
@@ -152,11 +133,7 @@ pub(crate) fn render(
     let mut state = 0.0f32;
     for g in &mut gain {
         state = *g + k * (state - *g);
-        *g = if *g == 0.0 && state < 1e-4 {
-            0.0
-        } else {
-            state
-        };
+        *g = if *g == 0.0 && state < 1e-4 { 0.0 } else { state };
     }
 
     // Hold pitch through rests so oscillators never see 0 Hz.
@@ -171,10 +148,5 @@ pub(crate) fn render(
     }
     onsets.sort_by_key(|o| o.at);
 
-    Melody {
-        f0,
-        env: gain,
-        onsets,
-        tempo_bpm,
-    }
+    Melody { f0, env: gain, onsets, tempo_bpm }
 }

@@ -1,0 +1,212 @@
+//! Reading runs back as MLflow JSON: SQLite aggregates each run's metrics, params and tags
+//! into one row per run and table, and the text is spliced into the response.
+
+use super::*;
+
+pub(crate) const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
+
+pub(crate) fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> RunInfo {
+    let id: String = row.get("run_uuid");
+    RunInfo {
+        run_uuid: id.clone(),
+        run_id: id,
+        run_name: row.get("name"),
+        experiment_id: row.get::<i64, _>("experiment_id").to_string(),
+        user_id: row.get("user_id"),
+        status: row.get("status"),
+        start_time: row.get("start_time"),
+        end_time: row.get("end_time"),
+        artifact_uri: row.get("artifact_uri"),
+        lifecycle_stage: row.get("lifecycle_stage"),
+    }
+}
+
+pub(crate) fn metric_value(row: &sqlx::sqlite::SqliteRow) -> f64 {
+    if row.get::<i64, _>("is_nan") != 0 { f64::NAN } else { row.get("value") }
+}
+
+/// Latest metrics, one row per run: records joined by U+001E, fields by U+001F (metric names
+/// cannot contain control characters). Values travel as their IEEE-754 bits, so nothing is
+/// lost to SQLite's float formatting; [`metrics_json`] renders them in the shortest form.
+pub(crate) const METRICS_SQL: &str =
+    "SELECT run_uuid, group_concat(key || char(31) || CASE WHEN is_nan THEN 'NaN' ELSE value_bits END
+        || char(31) || timestamp || char(31) || step, char(30)) AS items
+    FROM latest_metrics WHERE run_uuid IN (";
+
+/// Turns [`METRICS_SQL`] records into MLflow's JSON array of metrics.
+pub(crate) fn metrics_json(items: &str) -> Result<String> {
+    let mut out = String::with_capacity(items.len() + 64);
+    out.push('[');
+    for (i, rec) in items.split('\u{1e}').enumerate() {
+        let mut f = rec.split('\u{1f}');
+        let (Some(key), Some(value), Some(ts), Some(step)) = (f.next(), f.next(), f.next(), f.next()) else {
+            return Err(Error::internal(format!("malformed metric record {rec:?}")));
+        };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"key\":");
+        out.push_str(&serde_json::to_string(key).map_err(Error::internal)?);
+        out.push_str(",\"value\":");
+        match value.parse::<i64>().map(|bits| f64::from_bits(bits as u64)) {
+            Ok(v) if v.is_finite() => out.push_str(&serde_json::to_string(&v).map_err(Error::internal)?),
+            _ => out.push_str("\"NaN\""),
+        }
+        out.push_str(",\"timestamp\":");
+        out.push_str(ts);
+        out.push_str(",\"step\":");
+        out.push_str(step);
+        out.push('}');
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// The JSON pieces of runs' data, keyed by run id.
+#[derive(Debug, Default)]
+pub(crate) struct DataParts {
+    metrics: HashMap<String, String>,
+    params: HashMap<String, String>,
+    tags: HashMap<String, String>,
+    inputs: HashMap<String, Vec<(String, String)>>,
+}
+
+/// Loads metrics, params, tags and inputs of runs, as JSON text built by SQLite: one row
+/// per run and table, whatever the number of values.
+pub(crate) async fn load_parts(state: &AppState, ids: &[String]) -> Result<DataParts> {
+    let mut parts = DataParts::default();
+    let (params_sql, tags_sql) = (kv_sql("params"), kv_sql("tags"));
+    // The four tables are read concurrently, each on its own read connection; ids go in
+    // chunks of 200, where SQLite's IN lookups are cheapest per id.
+    let (metrics, params, tags, inputs) = tokio::try_join!(
+        grouped(state, METRICS_SQL, ids),
+        grouped(state, &params_sql, ids),
+        grouped(state, &tags_sql, ids),
+        async {
+            let mut rows = Vec::new();
+            for chunk in ids.chunks(IN_CHUNK) {
+                let mut qb: QueryBuilder<'_, Sqlite> =
+                    QueryBuilder::new("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (");
+                push_list(&mut qb, chunk);
+                qb.push(") ORDER BY run_uuid, position");
+                rows.extend(qb.build().fetch_all(&state.db.read).await?);
+            }
+            Ok::<_, Error>(rows)
+        },
+    )?;
+    for (id, items) in metrics {
+        parts.metrics.insert(id, metrics_json(&items)?);
+    }
+    parts.params.extend(params);
+    parts.tags.extend(tags);
+    for row in inputs {
+        parts.inputs.entry(row.get("run_uuid")).or_default().push((row.get("kind"), row.get("body")));
+    }
+    Ok(parts)
+}
+
+/// Ids per `IN (…)` list.
+pub(crate) const IN_CHUNK: usize = 200;
+
+pub(crate) fn kv_sql(table: &str) -> String {
+    format!(
+        "SELECT run_uuid, json_group_array(json_object('key', key, 'value', value)) AS items FROM {table} WHERE run_uuid IN ("
+    )
+}
+
+/// Runs a `SELECT run_uuid, … AS items … IN (<ids>) GROUP BY run_uuid` query in chunks.
+pub(crate) async fn grouped(state: &AppState, head: &str, ids: &[String]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    let mut conn = state.db.read.acquire().await?;
+    for chunk in ids.chunks(IN_CHUNK) {
+        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(head);
+        push_list(&mut qb, chunk);
+        qb.push(") GROUP BY run_uuid");
+        let rows = qb.build().fetch_all(&mut *conn).await?;
+        out.extend(rows.iter().map(|r| (r.get("run_uuid"), r.get("items"))));
+    }
+    Ok(out)
+}
+
+pub(crate) fn push_list(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.clone());
+    }
+}
+
+/// `RunInfo` rendered by SQLite, field for field what [`RunInfo`] serializes to.
+pub(crate) const INFO_JSON_SQL: &str = "CASE WHEN r.end_time IS NULL THEN json_object('run_uuid', r.run_uuid, 'run_id', r.run_uuid,
+    'run_name', r.name, 'experiment_id', CAST(r.experiment_id AS TEXT), 'user_id', r.user_id, 'status', r.status,
+    'start_time', r.start_time, 'artifact_uri', r.artifact_uri, 'lifecycle_stage', r.lifecycle_stage)
+  ELSE json_object('run_uuid', r.run_uuid, 'run_id', r.run_uuid,
+    'run_name', r.name, 'experiment_id', CAST(r.experiment_id AS TEXT), 'user_id', r.user_id, 'status', r.status,
+    'start_time', r.start_time, 'end_time', r.end_time, 'artifact_uri', r.artifact_uri, 'lifecycle_stage', r.lifecycle_stage) END";
+
+/// Appends `{"info":…,"data":{…},"inputs":{…},"outputs":{…}}` for one run.
+pub(crate) fn render_run(out: &mut String, id: &str, info_json: &str, parts: &DataParts) -> Result<()> {
+    out.push_str("{\"info\":");
+    out.push_str(info_json);
+    out.push_str(",\"data\":{");
+    let mut first = true;
+    for (name, map) in [("metrics", &parts.metrics), ("params", &parts.params), ("tags", &parts.tags)] {
+        if let Some(items) = map.get(id) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            out.push_str(items);
+        }
+    }
+    out.push('}');
+    let io = parts.inputs.get(id).map(Vec::as_slice).unwrap_or_default();
+    for (field, groups) in [
+        ("inputs", &[("dataset", "dataset_inputs"), ("model", "model_inputs")][..]),
+        ("outputs", &[("output", "model_outputs")][..]),
+    ] {
+        out.push_str(",\"");
+        out.push_str(field);
+        out.push_str("\":{");
+        let mut first_group = true;
+        for (kind, name) in groups {
+            let bodies: Vec<&str> = io.iter().filter(|(k, _)| k == kind).map(|(_, b)| b.as_str()).collect();
+            if bodies.is_empty() {
+                continue;
+            }
+            if !first_group {
+                out.push(',');
+            }
+            first_group = false;
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":[");
+            out.push_str(&bodies.join(","));
+            out.push(']');
+        }
+        out.push('}');
+    }
+    out.push('}');
+    Ok(())
+}
+
+/// Loads one run and renders it as JSON text (`Run` in MLflow's protocol).
+pub async fn load(state: &AppState, run_id: &str) -> Result<(RunInfo, String)> {
+    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"))
+        .bind(run_id)
+        .fetch_optional(&state.db.read)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+    let info = info_from_row(&row);
+    let parts = load_parts(state, &[run_id.to_string()]).await?;
+    let mut out = String::with_capacity(1024);
+    render_run(&mut out, run_id, &serde_json::to_string(&info).map_err(Error::internal)?, &parts)?;
+    Ok((info, out))
+}
+
+/// A response whose body is already JSON text.
+pub(crate) fn json_text(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}

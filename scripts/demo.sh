@@ -13,7 +13,7 @@ port="${PORT:-5000}"
 
 bash scripts/setup.sh
 log "building ragasense (release)"
-cargo build --release -q -p raga-cli -p registry-server
+cargo build --release -q -p raga-cli
 bin="$root/target/release/ragasense"
 
 log "rendering a corpus: 20 ragas × 2 clips × 15 s (train) and × 1 (test)"
@@ -30,7 +30,7 @@ echo "ground-truth tonic: $truth Hz"
 echo "full features as JSON: $dir/yaman_features.json ($(wc -c < "$dir/yaman_features.json") bytes)"
 
 log "starting the registry server on http://127.0.0.1:$port"
-"$root/target/release/registry-server" --port "$port" \
+"$bin" server --port "$port" \
     --backend-store-uri "sqlite://$root/$dir/mlruns.db" --artifacts-destination "$root/$dir/artifacts" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -44,7 +44,8 @@ clips="$(($(wc -l < "$dir/corpus/metadata.csv") - 1))"
 post runs/log-batch "{\"run_id\":\"$run\",\"params\":[{\"key\":\"corpus.clips\",\"value\":\"$clips\"},{\"key\":\"corpus.seconds\",\"value\":\"15\"},{\"key\":\"audio.sr\",\"value\":\"22050\"}],\"metrics\":[{\"key\":\"corpus.clips\",\"value\":$clips,\"timestamp\":$(date +%s000),\"step\":0}]}" >/dev/null
 post runs/update "{\"run_id\":\"$run\",\"status\":\"FINISHED\",\"end_time\":$(date +%s000)}" >/dev/null
 echo "logged run $run in experiment $exp; see it with the MLflow client:"
-echo "  MLFLOW_TRACKING_URI=http://127.0.0.1:$port mlflow runs describe --run-id $run"
+echo "  curl -s '$api/runs/search' -H 'Content-Type: application/json' -d '{\"experiment_ids\":[\"$exp\"]}'"
+echo "  or any MLflow client with MLFLOW_TRACKING_URI=http://127.0.0.1:$port"
 echo "  curl '$api/runs/get?run_id=$run'"
 if [[ "${DEMO_EXIT:-}" == 1 ]]; then exit 0; fi
 log "registry running at http://127.0.0.1:$port — Ctrl-C to stop"

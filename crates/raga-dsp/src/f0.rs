@@ -310,7 +310,123 @@ pub fn pyin(audio: &[f32], sample_rate: u32, config: &F0Config) -> Result<F0Trac
 
 /// Viterbi over `2 n_bins` states (voiced bins, then unvoiced bins) with a triangular
 /// pitch transition of half-width `reach` bins and a voicing switch probability.
+///
+/// **Invariant:** bit-for-bit the same path as `viterbi_reference` (same float operations in
+/// the same order, same tie-breaking). The transition table is stored by offset and each
+/// offset updates all targets at once, so the inner loop runs over contiguous bins and
+/// vectorises.
 fn viterbi(obs: &[f32], voiced_prob: &[f32], n_bins: usize, reach: usize, switch: f64) -> Vec<usize> {
+    let frames = voiced_prob.len();
+    let n_states = 2 * n_bins;
+    let span = 2 * reach + 1;
+    let width = reach as f64 + 1.0;
+    let tri: Vec<f64> = (0..span).map(|k| 1.0 - (k as f64 - reach as f64).abs() / width).collect();
+    // lt[k * n_bins + from] = log P(to = from + k - reach | from), row-normalised as in `viterbi_reference`.
+    let mut lt = vec![f32::NEG_INFINITY; span * n_bins];
+    for from in 0..n_bins {
+        let lo = from.saturating_sub(reach);
+        let hi = (from + reach).min(n_bins - 1);
+        let sum: f64 = (lo..=hi).map(|to| tri[to + reach - from]).sum();
+        for k in 0..span {
+            let to = from as isize + k as isize - reach as isize;
+            if to >= 0 && (to as usize) < n_bins {
+                lt[k * n_bins + from] = (tri[k] / sum).ln() as f32;
+            }
+        }
+    }
+    let (stay, change) = (((1.0 - switch).ln()) as f32, (switch.ln()) as f32);
+    let tiny = 1e-30f32;
+    let log_obs = |t: usize, s: usize| -> f32 {
+        if s < n_bins {
+            (obs[t * n_bins + s] + tiny).ln()
+        } else {
+            ((1.0 - voiced_prob[t]) / n_bins as f32 + tiny).ln()
+        }
+    };
+    let mut delta: Vec<f32> = (0..n_states).map(|s| log_obs(0, s) - (n_states as f32).ln()).collect();
+    let mut best = vec![0f32; n_states];
+    let mut arg = vec![0i32; n_states];
+    let mut back = vec![0u16; frames * n_states];
+    for t in 1..frames {
+        best.fill(f32::NEG_INFINITY);
+        for (s, a) in arg.iter_mut().enumerate() {
+            *a = s as i32;
+        }
+        let (dv, du) = delta.split_at(n_bins);
+        let (bv, bu) = best.split_at_mut(n_bins);
+        let (av, au) = arg.split_at_mut(n_bins);
+        // `from = to + j - reach`: ascending j is ascending from, the order `viterbi_reference` scans.
+        for j in 0..span {
+            let k = span - 1 - j;
+            let to_lo = reach.saturating_sub(j);
+            let to_hi = (n_bins + reach).saturating_sub(j).min(n_bins);
+            if to_lo >= to_hi {
+                continue;
+            }
+            let from_lo = to_lo + j - reach;
+            let len = to_hi - to_lo;
+            let lt = &lt[k * n_bins + from_lo..][..len];
+            let (dv, du) = (&dv[from_lo..][..len], &du[from_lo..][..len]);
+            let (bv, bu) = (&mut bv[to_lo..to_hi], &mut bu[to_lo..to_hi]);
+            let (av, au) = (&mut av[to_lo..to_hi], &mut au[to_lo..to_hi]);
+            let (voiced, unvoiced) = ((dv, from_lo as i32), (du, (from_lo + n_bins) as i32));
+            relax(voiced, unvoiced, lt, (stay, change), bv, av);
+            relax(voiced, unvoiced, lt, (change, stay), bu, au);
+        }
+        for to in 0..n_states {
+            delta[to] = best[to] + log_obs(t, to);
+            back[t * n_states + to] = arg[to] as u16;
+        }
+    }
+    let mut state = delta.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(s, _)| s);
+    let mut path = vec![0usize; frames];
+    for t in (0..frames).rev() {
+        path[t] = state;
+        if t > 0 {
+            state = back[t * n_states + state] as usize;
+        }
+    }
+    path
+}
+
+/// `best[i] = max(best[i], a[i] + lt[i] + sw_a, b[i] + lt[i] + sw_b)` with the winner's
+/// state (`fa0 + i` or `fb0 + i`) in `arg[i]`; a strict `>` keeps the earliest candidate on ties.
+#[inline(always)]
+fn relax(
+    (a, fa0): (&[f32], i32),
+    (b, fb0): (&[f32], i32),
+    lt: &[f32],
+    (sw_a, sw_b): (f32, f32),
+    best: &mut [f32],
+    arg: &mut [i32],
+) {
+    let len = best.len();
+    let (a, b, lt, arg) = (&a[..len], &b[..len], &lt[..len], &mut arg[..len]);
+    for i in 0..len {
+        let ca = (a[i] + lt[i]) + sw_a;
+        let cb = (b[i] + lt[i]) + sw_b;
+        let mut bst = best[i];
+        let mut ag = arg[i];
+        let up = ca > bst;
+        ag = if up { fa0 + i as i32 } else { ag };
+        bst = if up { ca } else { bst };
+        let up = cb > bst;
+        ag = if up { fb0 + i as i32 } else { ag };
+        bst = if up { cb } else { bst };
+        best[i] = bst;
+        arg[i] = ag;
+    }
+}
+
+/// The straightforward per-target decoding that `viterbi` must match bit for bit.
+#[cfg(test)]
+fn viterbi_reference(
+    obs: &[f32],
+    voiced_prob: &[f32],
+    n_bins: usize,
+    reach: usize,
+    switch: f64,
+) -> Vec<usize> {
     let frames = voiced_prob.len();
     let n_states = 2 * n_bins;
     // log of the row-normalised triangular transition, per (from, offset).
@@ -395,6 +511,34 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn viterbi_matches_reference_bit_for_bit() {
+        // xorshift: deterministic pseudo-random observations without a dependency.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32
+        };
+        for (n_bins, reach, frames) in [(1, 0, 5), (3, 5, 17), (40, 3, 60), (481, 11, 200), (481, 0, 30)] {
+            for sparse in [false, true] {
+                let obs: Vec<f32> = (0..frames * n_bins)
+                    // Sparse matrices give many exact ties, which must break the same way.
+                    .map(|_| if sparse && rand() < 0.9 { 0.0 } else { rand() / n_bins as f32 })
+                    .collect();
+                let voiced: Vec<f32> = (0..frames).map(|_| if sparse { 0.5 } else { rand() }).collect();
+                for switch in [0.01, 0.5] {
+                    assert_eq!(
+                        viterbi(&obs, &voiced, n_bins, reach, switch),
+                        viterbi_reference(&obs, &voiced, n_bins, reach, switch),
+                        "n_bins {n_bins} reach {reach} sparse {sparse} switch {switch}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -157,40 +157,55 @@ impl MelFilterbank {
         out
     }
 
-    fn apply(&self, power: &[f64], out: &mut [f64]) {
+    fn apply(&self, power: &[f32], out: &mut [f32]) {
         for (band, o) in self.bands.iter().zip(out) {
-            *o = band.weights.iter().zip(&power[band.start..]).map(|(w, p)| *w as f64 * p).sum();
+            *o = band.weights.iter().zip(&power[band.start..]).map(|(w, p)| w * p).sum();
         }
     }
 }
 
 /// Mel power spectrogram (`frames × n_mels`, row-major) of mono `audio`, centred frames.
+///
+/// Computed in `f32` like librosa; widened to `f64` for callers.
 pub fn mel_power(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec<f64> {
+    mel_power_f32(audio, bank, config).into_iter().map(f64::from).collect()
+}
+
+/// `f32` mel power, librosa's precision: f32 FFT, f32 power, f32 filterbank sums.
+fn mel_power_f32(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec<f32> {
     let (n_fft, hop) = (config.n_fft, config.hop_length);
     let frames = 1 + audio.len() / hop;
     let n_mels = bank.n_mels();
-    let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n_fft);
-    let window: Vec<f64> =
-        (0..n_fft).map(|i| 0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n_fft as f64).cos()).collect();
+    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
+    let window: Vec<f32> = (0..n_fft)
+        .map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n_fft as f64).cos()) as f32)
+        .collect();
     let mut input = fft.make_input_vec();
     let mut spectrum = fft.make_output_vec();
     let mut scratch = fft.make_scratch_vec();
-    let mut power = vec![0f64; n_fft / 2 + 1];
-    let mut out = vec![0f64; frames * n_mels];
-    let half = (n_fft / 2) as isize;
+    let mut power = vec![0f32; n_fft / 2 + 1];
+    let mut out = vec![0f32; frames * n_mels];
+    let half = n_fft / 2;
     for t in 0..frames {
-        let start = (t * hop) as isize - half;
-        for (i, x) in input.iter_mut().enumerate() {
-            let j = start + i as isize;
-            let s = if j >= 0 && (j as usize) < audio.len() { audio[j as usize] as f64 } else { 0.0 };
-            *x = s * window[i];
+        let centre = t * hop;
+        if centre >= half && centre + half <= audio.len() {
+            // Interior frame: a plain slice, no per-sample bounds checks.
+            for ((x, s), w) in input.iter_mut().zip(&audio[centre - half..centre + half]).zip(&window) {
+                *x = s * w;
+            }
+        } else {
+            // Edge frame: zero padding outside the clip.
+            for (i, x) in input.iter_mut().enumerate() {
+                let j = (centre + i).wrapping_sub(half);
+                *x = audio.get(j).map_or(0.0, |s| s * window[i]);
+            }
         }
         // The buffers are sized by the plan, so processing cannot fail.
         if fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch).is_err() {
             continue;
         }
         for (p, c) in power.iter_mut().zip(&spectrum) {
-            *p = c.norm_sqr();
+            *p = c.re * c.re + c.im * c.im;
         }
         bank.apply(&power, &mut out[t * n_mels..(t + 1) * n_mels]);
     }
@@ -209,8 +224,20 @@ pub fn power_to_db(power: &[f64], config: &MelConfig) -> Vec<f32> {
 }
 
 /// Log-mel (dB) of mono `audio`: `frames × n_mels`, row-major.
+///
+/// `f32` end to end like librosa: one `10 log10` pass in place, then the `top_db` clip.
 pub fn log_mel(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec<f32> {
-    power_to_db(&mel_power(audio, bank, config), config)
+    let mut db = mel_power_f32(audio, bank, config);
+    let amin = config.amin as f32;
+    let offset = (10.0 * config.amin.max(config.ref_power).log10()) as f32;
+    for d in &mut db {
+        *d = 10.0 * d.max(amin).log10() - offset;
+    }
+    if let Some(top) = config.top_db {
+        let floor = db.iter().copied().fold(f32::NEG_INFINITY, f32::max) - top as f32;
+        db.iter_mut().for_each(|d| *d = d.max(floor));
+    }
+    db
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 log() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-dir="${DEMO_DIR:-out/demo}"
+dir="$(realpath -m "${DEMO_DIR:-out/demo}")"
 port="${PORT:-5000}"
 
 bash scripts/setup.sh
@@ -31,7 +31,7 @@ echo "full features as JSON: $dir/yaman_features.json ($(wc -c < "$dir/yaman_fea
 
 log "starting the registry server on http://127.0.0.1:$port"
 "$bin" server --port "$port" \
-    --backend-store-uri "sqlite://$root/$dir/mlruns.db" --artifacts-destination "$root/$dir/artifacts" &
+    --backend-store-uri "sqlite:///$dir/mlruns.db" --artifacts-destination "$dir/artifacts" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break; sleep 0.1; done

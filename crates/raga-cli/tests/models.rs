@@ -27,7 +27,8 @@ fn start_server() -> Server {
     let mut child = Process::cargo_bin("ragasense")
         .expect("binary")
         .args(["server", "--port", "0", "--backend-store-uri"])
-        .arg(format!("sqlite://{}/db.sqlite", dir.path().display()))
+        // SQLAlchemy-style URI: four slashes for an absolute path.
+        .arg(format!("sqlite:///{}/db.sqlite", dir.path().display()))
         .arg("--artifacts-destination")
         .arg(dir.path().join("artifacts"))
         .stdout(Stdio::piped())

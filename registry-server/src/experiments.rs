@@ -329,14 +329,7 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
         exp.tags = tags_of(&state, id).await?;
         experiments.push(exp);
     }
-    let mut body = serde_json::Map::new();
-    if !experiments.is_empty() {
-        body.insert("experiments".into(), serde_json::to_value(experiments).map_err(Error::internal)?);
-    }
-    if more {
-        body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
-    }
-    Ok(Json(Value::Object(body)))
+    search::page("experiments", experiments, more.then_some(offset + limit))
 }
 
 #[derive(Debug, Deserialize)]

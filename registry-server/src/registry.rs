@@ -552,31 +552,6 @@ struct SearchReq {
     page_token: Option<String>,
 }
 
-fn push_tag_filter(
-    qb: &mut QueryBuilder<'_, Sqlite>,
-    table: &str,
-    join: &str,
-    f: &search::Comparison,
-) -> Result<()> {
-    match f.op {
-        Op::IsNull | Op::IsNotNull => {
-            qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
-            qb.push(format!(" (SELECT 1 FROM {table} t WHERE {join} AND t.key = "));
-            qb.push_bind(f.key.clone());
-            qb.push(")");
-        }
-        _ => {
-            f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
-            qb.push(format!(" EXISTS (SELECT 1 FROM {table} t WHERE {join} AND t.key = "));
-            qb.push_bind(f.key.clone());
-            qb.push(" AND");
-            search::push_string_comparison(qb, "t.value", f)?;
-            qb.push(")");
-        }
-    }
-    Ok(())
-}
-
 /// MLflow keeps prompts (tag `mlflow.prompt.is_prompt` = 'true') out of model searches
 /// unless the filter asks for them; returns the remaining filters and the SQL clause.
 fn prompt_split(
@@ -623,7 +598,9 @@ async fn search_models(State(state): State<AppState>, Msg(req): Msg<SearchReq>) 
                 f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn])?;
                 search::push_string_comparison(&mut qb, "m.name", f)?;
             }
-            (Entity::Tag, _) => push_tag_filter(&mut qb, "registered_model_tags", "t.name = m.name", f)?,
+            (Entity::Tag, _) => {
+                search::push_key_value_filter(&mut qb, "registered_model_tags", "t.name = m.name", f)?
+            }
             (_, key) => {
                 return Err(Error::invalid(format!(
                     "Invalid attribute key '{key}' specified. Valid keys are '{{'name'}}' and tags.<key>"
@@ -662,14 +639,7 @@ async fn search_models(State(state): State<AppState>, Msg(req): Msg<SearchReq>) 
     for n in names.iter().take(limit as usize) {
         models.push(load_model(&mut conn, n).await?);
     }
-    let mut body = serde_json::Map::new();
-    if !models.is_empty() {
-        body.insert("registered_models".into(), serde_json::to_value(models).map_err(Error::internal)?);
-    }
-    if more {
-        body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
-    }
-    Ok(Json(Value::Object(body)))
+    search::page("registered_models", models, more.then_some(offset + limit))
 }
 
 #[derive(Debug, Deserialize)]

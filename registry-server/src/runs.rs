@@ -863,12 +863,5 @@ async fn metric_history(State(state): State<AppState>, Msg(req): Msg<HistoryReq>
             run_id: Some(run_id.clone()),
         })
         .collect();
-    let mut body = serde_json::Map::new();
-    if !metrics.is_empty() {
-        body.insert("metrics".into(), serde_json::to_value(metrics).map_err(Error::internal)?);
-    }
-    if more {
-        body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
-    }
-    Ok(Json(Value::Object(body)))
+    search::page("metrics", metrics, more.then_some(offset + limit))
 }

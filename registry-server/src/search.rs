@@ -549,6 +549,50 @@ pub fn decode_page_token(token: Option<&str>) -> Result<i64> {
 }
 
 /// Encodes an offset exactly as MLflow does (`json.dumps` puts a space after the colon).
+/// A page of a list answer as MLflow shapes it: the items under `key` (omitted when
+/// empty) and `next_page_token` when another page starts at `next_offset`.
+pub fn page<T: serde::Serialize>(
+    key: &str,
+    items: Vec<T>,
+    next_offset: Option<i64>,
+) -> Result<axum::Json<serde_json::Value>> {
+    let mut body = serde_json::Map::new();
+    if !items.is_empty() {
+        body.insert(key.into(), serde_json::to_value(items).map_err(Error::internal)?);
+    }
+    if let Some(offset) = next_offset {
+        body.insert("next_page_token".into(), serde_json::Value::String(encode_page_token(offset)));
+    }
+    Ok(axum::Json(serde_json::Value::Object(body)))
+}
+
+/// `EXISTS` (or, for `IS [NOT] NULL`, its presence test) over a key/value table such as
+/// tags or params: rows of `table` aliased `t`, tied to the outer row by `join`.
+pub fn push_key_value_filter(
+    qb: &mut QueryBuilder<'_, Sqlite>,
+    table: &str,
+    join: &str,
+    f: &Comparison,
+) -> Result<()> {
+    match f.op {
+        Op::IsNull | Op::IsNotNull => {
+            qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
+            qb.push(format!(" (SELECT 1 FROM {table} t WHERE {join} AND t.key = "));
+            qb.push_bind(f.key.clone());
+            qb.push(")");
+        }
+        _ => {
+            f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
+            qb.push(format!(" EXISTS (SELECT 1 FROM {table} t WHERE {join} AND t.key = "));
+            qb.push_bind(f.key.clone());
+            qb.push(" AND");
+            push_string_comparison(qb, "t.value", f)?;
+            qb.push(")");
+        }
+    }
+    Ok(())
+}
+
 pub fn encode_page_token(offset: i64) -> String {
     STANDARD.encode(format!("{{\"offset\": {offset}}}"))
 }

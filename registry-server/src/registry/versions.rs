@@ -276,7 +276,7 @@ pub(super) async fn search_versions(
                 qb.push(format!(" v.version {} ", f.op.sql()));
                 qb.push_bind(f.number_value()?);
             }
-            (Entity::Tag, _) => push_tag_filter(
+            (Entity::Tag, _) => search::push_key_value_filter(
                 &mut qb,
                 "model_version_tags",
                 "t.name = v.name AND t.version = v.version",
@@ -325,14 +325,7 @@ pub(super) async fn search_versions(
     let more = rows.len() as i64 > limit;
     let mut versions: Vec<ModelVersion> = rows.iter().take(limit as usize).map(version_from_row).collect();
     decorate(&mut conn, &mut versions).await?;
-    let mut body = serde_json::Map::new();
-    if !versions.is_empty() {
-        body.insert("model_versions".into(), serde_json::to_value(versions).map_err(Error::internal)?);
-    }
-    if more {
-        body.insert("next_page_token".into(), Value::String(search::encode_page_token(offset + limit)));
-    }
-    Ok(Json(Value::Object(body)))
+    search::page("model_versions", versions, more.then_some(offset + limit))
 }
 
 /// The artifact URI a version's `source` points at (resolving `runs:/` and `models:/`).

@@ -51,24 +51,7 @@ fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<
         }
         Entity::Param | Entity::Tag => {
             let table = if f.entity == Entity::Param { "params" } else { "tags" };
-            match f.op {
-                Op::IsNull | Op::IsNotNull => {
-                    qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
-                    qb.push(format!(" (SELECT 1 FROM {table} p WHERE p.run_uuid = r.run_uuid AND p.key = "));
-                    qb.push_bind(f.key.clone());
-                    qb.push(")");
-                }
-                _ => {
-                    f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike])?;
-                    qb.push(format!(
-                        " EXISTS (SELECT 1 FROM {table} p WHERE p.run_uuid = r.run_uuid AND p.key = "
-                    ));
-                    qb.push_bind(f.key.clone());
-                    qb.push(" AND");
-                    search::push_string_comparison(qb, "p.value", f)?;
-                    qb.push(")");
-                }
-            }
+            search::push_key_value_filter(qb, table, "t.run_uuid = r.run_uuid", f)?;
         }
         Entity::Attribute => {
             let Some((column, numeric)) = run_column(&f.key) else {

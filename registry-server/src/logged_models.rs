@@ -53,22 +53,8 @@ async fn load(state: &AppState, model_id: &str, allow_deleted: bool) -> Result<V
     .await?
     .filter(|r| allow_deleted || r.get::<&str, _>("lifecycle_stage") == "active")
     .ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")))?;
-    let tags: Vec<Value> =
-        sqlx::query("SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key")
-            .bind(model_id)
-            .fetch_all(&state.db.read)
-            .await?
-            .iter()
-            .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
-            .collect();
-    let params: Vec<Value> =
-        sqlx::query("SELECT key, value FROM logged_model_params WHERE model_id = ? ORDER BY key")
-            .bind(model_id)
-            .fetch_all(&state.db.read)
-            .await?
-            .iter()
-            .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
-            .collect();
+    let tags = key_values(state, "logged_model_tags", model_id).await?;
+    let params = key_values(state, "logged_model_params", model_id).await?;
     let metrics: Vec<Value> = sqlx::query(
         "SELECT m.run_uuid, m.key, m.value, m.is_nan, m.timestamp, m.step, m.dataset_name, m.dataset_digest
          FROM metrics m WHERE m.model_id = ? ORDER BY m.key, m.step",
@@ -263,6 +249,17 @@ struct TagsReq {
     tags: Vec<KeyValue>,
     #[serde(default)]
     params: Vec<KeyValue>,
+}
+
+/// `[{key, value}]` rows of a logged model's tags or params table, by key.
+async fn key_values(state: &AppState, table: &str, model_id: &str) -> Result<Vec<Value>> {
+    Ok(sqlx::query(&format!("SELECT key, value FROM {table} WHERE model_id = ? ORDER BY key"))
+        .bind(model_id)
+        .fetch_all(&state.db.read)
+        .await?
+        .iter()
+        .map(|r| json!({"key": r.get::<String, _>("key"), "value": r.get::<String, _>("value")}))
+        .collect())
 }
 
 async fn set_tags(

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The RagaSense demo on a fresh machine: installs what it needs, renders a labelled raga
-# corpus, shows the features RagaSense hears in a clip, and starts the registry server
+# corpus, shows the features RagaSense hears in a clip, trains the small raga model on the
+# CPU, packages it (f32 + int8), classifies held-out clips, and starts the registry server
 # with the corpus logged as a tracked run. Ctrl-C stops the server.
 #
 #   DEMO_DIR=out/demo  PORT=5000  DEMO_EXIT=1 (don't keep the server running)
+#   DEMO_PER_RAGA=12 DEMO_SECONDS=12 DEMO_EPOCHS= (corpus size and training length)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -16,9 +18,11 @@ log "building ragasense (release)"
 cargo build --release -q -p raga-cli
 bin="$root/target/release/ragasense"
 
-log "rendering a corpus: 20 ragas × 2 clips × 15 s (train) and × 1 (test)"
-"$bin" synth --out "$dir/corpus" --per-raga 2 --seconds 15 --seed 1 --split train
-"$bin" synth --out "$dir/corpus" --per-raga 1 --seconds 15 --seed 1 --split test
+per_raga="${DEMO_PER_RAGA:-12}" seconds="${DEMO_SECONDS:-12}"
+log "rendering a corpus: 20 ragas × $per_raga clips × $seconds s (train), × 2 (val), × 3 (test)"
+"$bin" synth --out "$dir/corpus" --per-raga "$per_raga" --seconds "$seconds" --seed 1 --split train
+"$bin" synth --out "$dir/corpus" --per-raga 2 --seconds 15 --seed 1 --split val
+"$bin" synth --out "$dir/corpus" --per-raga 3 --seconds 15 --seed 1 --split test
 head -4 "$dir/corpus/metadata.csv"
 
 clip="$dir/corpus/yaman/yaman_test_0000.wav"
@@ -28,6 +32,14 @@ truth="$(awk -F, '$1=="yaman/yaman_test_0000.wav"{print $4}' "$dir/corpus/metada
 echo "ground-truth tonic: $truth Hz"
 "$bin" features "$clip" --json > "$dir/yaman_features.json"
 echo "full features as JSON: $dir/yaman_features.json ($(wc -c < "$dir/yaman_features.json") bytes)"
+
+log "training the small raga model on the CPU (features are cached for the next run)"
+"$bin" train --data "$dir/corpus" --profile small --device flex --seed 1 --out "$dir/run" ${DEMO_EPOCHS:+--epochs "$DEMO_EPOCHS"}
+log "packaging the best checkpoint as f32 and int8"
+"$bin" package "$dir/run" --quant f32 --quant int8 --out "$dir/package"
+log "classifying held-out clips with the int8 package"
+"$bin" classify --model "$dir/package/int8" "$dir"/corpus/{yaman,kalyani,bhairav,mohanam}/*_test_0000.wav
+"$bin" evaluate --model "$dir/package/int8" --data "$dir/corpus" | head -3
 
 log "starting the registry server on http://127.0.0.1:$port"
 "$bin" server --port "$port" \

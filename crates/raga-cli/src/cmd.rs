@@ -1,8 +1,14 @@
 //! Subcommands, one module each.
 
+pub mod classify;
+pub mod device;
+pub mod evaluate;
 pub mod features;
 pub mod models;
+pub mod package;
+pub mod progress;
 pub mod synth;
+pub mod train;
 
 /// Runs an async command on a multi-threaded tokio runtime.
 pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {

@@ -20,6 +20,14 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Compute log-mel, F0 and tonic of an audio file.
     Features(cmd::features::Args),
+    /// Train the raga model on a corpus folder (writes a run folder).
+    Train(cmd::train::Args),
+    /// Turn a training run into a model package (manifest + f32/int8/int4 weights).
+    Package(cmd::package::Args),
+    /// Detect the raga of audio files with a model package.
+    Classify(cmd::classify::Args),
+    /// Score a model package on a labelled corpus (accuracy, macro-F1, confusion).
+    Evaluate(cmd::evaluate::Args),
     /// Run the registry: MLflow-compatible tracking, model registry, publication to browsers.
     Server(registry_server::ServerConfig),
     /// Inspect and move registered models (list, describe, versions, promote, alias, rollback).
@@ -31,6 +39,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Features(args) => cmd::features::run(args),
+        Command::Train(args) => cmd::train::run_cmd(args),
+        Command::Package(args) => cmd::package::run(args),
+        Command::Classify(args) => cmd::classify::run(args),
+        Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Server(config) => cmd::block_on(registry_server::serve(config)),
         Command::Models(args) => cmd::block_on(cmd::models::run(args)),
     };

@@ -221,13 +221,24 @@ pub fn pyin(audio: &[f32], sample_rate: u32, config: &F0Config) -> Result<F0Trac
     let mut voiced_prob = vec![0f32; frames];
     let half = (g.frame / 2) as isize;
     let lambda = config.boltzmann;
+    // exp(-λ i) for every trough count and position a frame can have, and the Boltzmann
+    // normaliser for `i` troughs under a threshold: the same values as computing them per use.
+    let boltzmann: Vec<f64> = (0..=g.max_period).map(|i| (-lambda * i as f64).exp()).collect();
+    let boltzmann_norm: Vec<f64> = boltzmann.iter().map(|&e| (1.0 - (-lambda).exp()) / (1.0 - e)).collect();
     let mut troughs: Vec<(f64, f64)> = Vec::new(); // (height, period)
     let mut probs: Vec<f64> = Vec::new();
     for t in 0..frames {
         let start = (t * hop) as isize - half;
-        for (i, x) in frame.iter_mut().enumerate() {
-            let j = start + i as isize;
-            *x = if j >= 0 && (j as usize) < audio.len() { audio[j as usize] as f64 } else { 0.0 };
+        if start >= 0 && start as usize + g.frame <= audio.len() {
+            // Interior frame: a plain slice, no per-sample bounds checks.
+            for (x, &s) in frame.iter_mut().zip(&audio[start as usize..][..g.frame]) {
+                *x = s as f64;
+            }
+        } else {
+            for (i, x) in frame.iter_mut().enumerate() {
+                let j = start + i as isize;
+                *x = if j >= 0 && (j as usize) < audio.len() { audio[j as usize] as f64 } else { 0.0 };
+            }
         }
         yin.cmnd(&frame, &g, &mut cmnd);
 
@@ -268,11 +279,11 @@ pub fn pyin(audio: &[f32], sample_rate: u32, config: &F0Config) -> Result<F0Trac
             if below == 0 {
                 continue;
             }
-            let norm = (1.0 - (-lambda).exp()) / (1.0 - (-lambda * below as f64).exp());
+            let norm = boltzmann_norm[below];
             let mut position = 0;
             for (k, (h, _)) in troughs.iter().enumerate() {
                 if *h < threshold {
-                    probs[k] += norm * (-lambda * position as f64).exp() * beta_probs[ti];
+                    probs[k] += norm * boltzmann[position] * beta_probs[ti];
                     position += 1;
                 }
             }
@@ -311,10 +322,16 @@ pub fn pyin(audio: &[f32], sample_rate: u32, config: &F0Config) -> Result<F0Trac
 /// Viterbi over `2 n_bins` states (voiced bins, then unvoiced bins) with a triangular
 /// pitch transition of half-width `reach` bins and a voicing switch probability.
 ///
-/// **Invariant:** bit-for-bit the same path as `viterbi_reference` (same float operations in
-/// the same order, same tie-breaking). The transition table is stored by offset and each
-/// offset updates all targets at once, so the inner loop runs over contiguous bins and
-/// vectorises.
+/// The forward pass computes scores only: the switch term depends only on the voicing of the
+/// two states, so each frame takes two banded max-plus convolutions (from the voiced and from
+/// the unvoiced states), combined per target with `stay` and `change`. A max is exact, so
+/// these scores equal the reference's bit for bit. The transition table is stored by offset
+/// and each offset updates all targets at once, so the inner loop runs over contiguous bins
+/// and vectorises. Back-pointers are then recovered only along the decoded path, by
+/// re-scanning that one state's sources in the reference's order.
+///
+/// **Invariant:** the same path as `viterbi_reference`, with its tie-breaking (the earliest
+/// source bin, voiced before unvoiced).
 fn viterbi(obs: &[f32], voiced_prob: &[f32], n_bins: usize, reach: usize, switch: f64) -> Vec<usize> {
     let frames = voiced_prob.len();
     let n_states = 2 * n_bins;
@@ -336,26 +353,31 @@ fn viterbi(obs: &[f32], voiced_prob: &[f32], n_bins: usize, reach: usize, switch
     }
     let (stay, change) = (((1.0 - switch).ln()) as f32, (switch.ln()) as f32);
     let tiny = 1e-30f32;
-    let log_obs = |t: usize, s: usize| -> f32 {
-        if s < n_bins {
-            (obs[t * n_bins + s] + tiny).ln()
-        } else {
-            ((1.0 - voiced_prob[t]) / n_bins as f32 + tiny).ln()
+    let log_tiny = tiny.ln();
+    // log P(obs | state) for frame t: voiced bins from `obs` (mostly zero, so mostly
+    // `log_tiny`), unvoiced bins all alike.
+    let log_obs = |t: usize, out: &mut [f32]| {
+        let (v, u) = out.split_at_mut(n_bins);
+        for (o, &x) in v.iter_mut().zip(&obs[t * n_bins..(t + 1) * n_bins]) {
+            *o = if x == 0.0 { log_tiny } else { (x + tiny).ln() };
         }
+        u.fill(((1.0 - voiced_prob[t]) / n_bins as f32 + tiny).ln());
     };
-    let mut delta: Vec<f32> = (0..n_states).map(|s| log_obs(0, s) - (n_states as f32).ln()).collect();
-    let mut best = vec![0f32; n_states];
-    let mut arg = vec![0i32; n_states];
-    let mut back = vec![0u16; frames * n_states];
+    // Every frame's scores, kept for the back-tracking.
+    let mut deltas = vec![0f32; frames * n_states];
+    let mut lo_row = vec![0f32; n_states];
+    if frames > 0 {
+        log_obs(0, &mut deltas[..n_states]);
+        let prior = (n_states as f32).ln();
+        deltas[..n_states].iter_mut().for_each(|d| *d -= prior);
+    }
+    // Best score into each target bin from the voiced (p) and the unvoiced (q) states.
+    let (mut p, mut q) = (vec![0f32; n_bins], vec![0f32; n_bins]);
     for t in 1..frames {
-        best.fill(f32::NEG_INFINITY);
-        for (s, a) in arg.iter_mut().enumerate() {
-            *a = s as i32;
-        }
-        let (dv, du) = delta.split_at(n_bins);
-        let (bv, bu) = best.split_at_mut(n_bins);
-        let (av, au) = arg.split_at_mut(n_bins);
-        // `from = to + j - reach`: ascending j is ascending from, the order `viterbi_reference` scans.
+        p.fill(f32::NEG_INFINITY);
+        q.fill(f32::NEG_INFINITY);
+        let (done, rest) = deltas.split_at_mut(t * n_states);
+        let (dv, du) = done[(t - 1) * n_states..].split_at(n_bins);
         for j in 0..span {
             let k = span - 1 - j;
             let to_lo = reach.saturating_sub(j);
@@ -365,60 +387,62 @@ fn viterbi(obs: &[f32], voiced_prob: &[f32], n_bins: usize, reach: usize, switch
             }
             let from_lo = to_lo + j - reach;
             let len = to_hi - to_lo;
-            let lt = &lt[k * n_bins + from_lo..][..len];
-            let (dv, du) = (&dv[from_lo..][..len], &du[from_lo..][..len]);
-            let (bv, bu) = (&mut bv[to_lo..to_hi], &mut bu[to_lo..to_hi]);
-            let (av, au) = (&mut av[to_lo..to_hi], &mut au[to_lo..to_hi]);
-            let (voiced, unvoiced) = ((dv, from_lo as i32), (du, (from_lo + n_bins) as i32));
-            relax(voiced, unvoiced, lt, (stay, change), bv, av);
-            relax(voiced, unvoiced, lt, (change, stay), bu, au);
+            max_plus_step(
+                (&dv[from_lo..][..len], &du[from_lo..][..len]),
+                &lt[k * n_bins + from_lo..][..len],
+                (&mut p[to_lo..to_hi], &mut q[to_lo..to_hi]),
+            );
         }
-        for to in 0..n_states {
-            delta[to] = best[to] + log_obs(t, to);
-            back[t * n_states + to] = arg[to] as u16;
+        log_obs(t, &mut lo_row);
+        let (cv, cu) = rest[..n_states].split_at_mut(n_bins);
+        for to in 0..n_bins {
+            cv[to] = (p[to] + stay).max(q[to] + change) + lo_row[to];
+            cu[to] = (p[to] + change).max(q[to] + stay) + lo_row[to + n_bins];
         }
     }
-    let mut state = delta.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(s, _)| s);
+    let Some(last) = frames.checked_sub(1) else { return Vec::new() };
+    let final_row = &deltas[last * n_states..];
+    let mut state = final_row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(s, _)| s);
     let mut path = vec![0usize; frames];
     for t in (0..frames).rev() {
         path[t] = state;
         if t > 0 {
-            state = back[t * n_states + state] as usize;
+            // The reference's scan for this one target: ascending source bin, voiced first,
+            // strict `>`, with the very same float operations.
+            let prev = &deltas[(t - 1) * n_states..t * n_states];
+            let (to_bin, to_voiced) = (state % n_bins, state < n_bins);
+            let (mut best, mut arg) = (f32::NEG_INFINITY, state);
+            for from_bin in to_bin.saturating_sub(reach)..=(to_bin + reach).min(n_bins - 1) {
+                let l = lt[(to_bin + reach - from_bin) * n_bins + from_bin];
+                for (from, from_voiced) in [(from_bin, true), (from_bin + n_bins, false)] {
+                    let v = prev[from] + l + if from_voiced == to_voiced { stay } else { change };
+                    if v > best {
+                        best = v;
+                        arg = from;
+                    }
+                }
+            }
+            state = arg;
         }
     }
     path
 }
 
-/// `best[i] = max(best[i], a[i] + lt[i] + sw_a, b[i] + lt[i] + sw_b)` with the winner's
-/// state (`fa0 + i` or `fb0 + i`) in `arg[i]`; a strict `>` keeps the earliest candidate on ties.
+/// One offset of the two banded max-plus convolutions: `p[i] = max(p[i], dv[i] + lt[i])` and
+/// `q[i] = max(q[i], du[i] + lt[i])`.
 #[inline(always)]
-fn relax(
-    (a, fa0): (&[f32], i32),
-    (b, fb0): (&[f32], i32),
-    lt: &[f32],
-    (sw_a, sw_b): (f32, f32),
-    best: &mut [f32],
-    arg: &mut [i32],
-) {
-    let len = best.len();
-    let (a, b, lt, arg) = (&a[..len], &b[..len], &lt[..len], &mut arg[..len]);
+fn max_plus_step((dv, du): (&[f32], &[f32]), lt: &[f32], (p, q): (&mut [f32], &mut [f32])) {
+    let len = p.len();
+    let (dv, du, lt, q) = (&dv[..len], &du[..len], &lt[..len], &mut q[..len]);
     for i in 0..len {
-        let ca = (a[i] + lt[i]) + sw_a;
-        let cb = (b[i] + lt[i]) + sw_b;
-        let mut bst = best[i];
-        let mut ag = arg[i];
-        let up = ca > bst;
-        ag = if up { fa0 + i as i32 } else { ag };
-        bst = if up { ca } else { bst };
-        let up = cb > bst;
-        ag = if up { fb0 + i as i32 } else { ag };
-        bst = if up { cb } else { bst };
-        best[i] = bst;
-        arg[i] = ag;
+        let (cp, cq) = (dv[i] + lt[i], du[i] + lt[i]);
+        // A plain compare-and-select (not `f32::max`) compiles to one `max` instruction.
+        p[i] = if cp > p[i] { cp } else { p[i] };
+        q[i] = if cq > q[i] { cq } else { q[i] };
     }
 }
 
-/// The straightforward per-target decoding that `viterbi` must match bit for bit.
+/// The straightforward per-target decoding whose path `viterbi` must reproduce.
 #[cfg(test)]
 fn viterbi_reference(
     obs: &[f32],

@@ -33,6 +33,11 @@ pub use tonic::{TonicConfig, estimate_tonic};
 
 use serde::{Deserialize, Serialize};
 
+/// Version of the feature computation: bumped whenever the same samples and config would give
+/// different features, so caches and model packages made by older builds are recomputed or
+/// rejected instead of silently mixed.
+pub const FEATURES_VERSION: u32 = 2;
+
 /// The sample rate every feature is computed at.
 pub const SAMPLE_RATE: u32 = 22050;
 

@@ -1,0 +1,69 @@
+//! Progress bars for long work (features, epochs), drawn with indicatif.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use raga_train::{EpochMetrics, Progress};
+
+/// Draws one bar per phase and a line per epoch on stderr.
+#[derive(Debug, Default)]
+pub struct Bars {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bars {
+    fn start(&mut self, phase: &str, total: u64) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let style =
+            ProgressStyle::with_template("{prefix:>14} [{bar:30}] {pos}/{len} {elapsed} (eta {eta}) {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        let bar = ProgressBar::new(total).with_style(style).with_prefix(phase.to_string());
+        self.bar = Some(bar);
+    }
+
+    fn advance(&mut self, n: u64, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n);
+            if !message.is_empty() {
+                bar.set_message(message.to_string());
+            }
+        }
+    }
+
+    fn epoch(&mut self, m: &EpochMetrics) {
+        let line = format!(
+            "epoch {:>3}  train loss {:.3} acc {:.3} | val loss {:.3} acc {:.3} f1 {:.3} | {:.1}s{}",
+            m.epoch,
+            m.train_loss,
+            m.train_accuracy,
+            m.val_loss,
+            m.val_accuracy,
+            m.val_macro_f1,
+            m.epoch_seconds,
+            if m.best { "  *best" } else { "" }
+        );
+        match self.bar.take() {
+            Some(bar) => {
+                bar.finish_and_clear();
+                eprintln!("{line}");
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("note: {text}")),
+            None => eprintln!("note: {text}"),
+        }
+    }
+}
+
+impl Drop for Bars {
+    fn drop(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The training loop: AdamW with linear warmup and cosine decay, label-smoothed
+//! cross-entropy, clip-level validation every epoch, checkpoints and early stopping.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::grad_clipping::GradientClippingConfig;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+use raga_model::classify::aggregate;
+use raga_model::package::{Quantization, weights_to_bytes};
+use raga_model::{ClipFrames, ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
+use serde::{Deserialize, Serialize};
+
+use crate::data::{AugmentConfig, Example, epoch_batches};
+use crate::metrics::Confusion;
+use crate::{Progress, TrainError};
+
+/// Everything that decides a training run; saved as `config.json` in the run folder.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    /// Profile name (`full`, `small`, `tiny`).
+    pub profile: String,
+    /// The network.
+    pub model: RagaModelConfig,
+    /// Windows per optimizer step.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f32,
+    /// Most epochs to run.
+    pub epochs: usize,
+    /// Label smoothing of the cross-entropy.
+    pub label_smoothing: f32,
+    /// Stop after this many epochs without a better validation score.
+    #[config(default = 10)]
+    pub patience: usize,
+    /// Random windows drawn from every training clip per epoch.
+    #[config(default = 2)]
+    pub windows_per_clip: usize,
+    /// Epochs of linear learning-rate warmup.
+    #[config(default = 1)]
+    pub warmup_epochs: usize,
+    /// Gradient norm clip.
+    #[config(default = 1.0)]
+    pub grad_clip_norm: f32,
+    /// Seed of weights, dropout, windows and augmentation.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Augmentation.
+    pub augment: AugmentConfig,
+}
+
+impl TrainConfig {
+    /// A named profile for `n_classes` ragas:
+    /// - `full`: the reference model (d_model 384, 6 heads, 4 layers, 10 s windows; batch 4,
+    ///   lr 2e-4, weight decay 1e-4, 50 epochs, label smoothing 0.1) — for a GPU;
+    /// - `small`: a narrow, shallow model that trains in minutes on two CPU cores;
+    /// - `tiny`: for tests and smoke runs only.
+    pub fn profile(name: &str, n_classes: usize) -> Result<Self, TrainError> {
+        let base = RagaModelConfig::new(n_classes);
+        let config = match name {
+            "full" => Self::new(
+                name.into(),
+                base.with_window_frames(432),
+                4,
+                2e-4,
+                1e-4,
+                50,
+                0.1,
+                AugmentConfig::new(),
+            )
+            .with_patience(12),
+            "small" => Self::new(
+                name.into(),
+                base.with_d_model(96).with_n_heads(4).with_n_layers(2).with_d_ff(192).with_window_frames(256),
+                16,
+                1e-3,
+                1e-4,
+                30,
+                0.1,
+                AugmentConfig::new(),
+            )
+            .with_windows_per_clip(4)
+            .with_patience(8),
+            "tiny" => Self::new(
+                name.into(),
+                base.with_d_model(32)
+                    .with_n_heads(2)
+                    .with_n_layers(1)
+                    .with_d_ff(64)
+                    .with_window_frames(64)
+                    .with_dropout(0.0),
+                8,
+                3e-3,
+                1e-4,
+                3,
+                0.1,
+                AugmentConfig::new(),
+            ),
+            other => {
+                return Err(TrainError::Config(format!(
+                    "unknown profile {other:?}; use full, small or tiny"
+                )));
+            }
+        };
+        Ok(config)
+    }
+
+    /// Learning rate at `step` of `total` steps (`warmup` of them warming up).
+    pub fn lr_at(&self, step: usize, warmup: usize, total: usize) -> f64 {
+        if step < warmup {
+            return self.lr * (step + 1) as f64 / warmup as f64;
+        }
+        let progress = (step - warmup) as f64 / (total.saturating_sub(warmup)).max(1) as f64;
+        let floor = 0.05 * self.lr;
+        floor + (self.lr - floor) * 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos())
+    }
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean label-smoothed loss over the epoch's training windows.
+    pub train_loss: f64,
+    /// Window accuracy on the (augmented) training batches.
+    pub train_accuracy: f64,
+    /// Window macro-F1 on the training batches.
+    pub train_macro_f1: f64,
+    /// Mean cross-entropy over the validation windows.
+    pub val_loss: f64,
+    /// Clip accuracy on the validation split.
+    pub val_accuracy: f64,
+    /// Clip macro-F1 on the validation split.
+    pub val_macro_f1: f64,
+    /// Learning rate at the end of the epoch.
+    pub lr: f64,
+    /// Wall time of the epoch (training + validation), seconds.
+    pub epoch_seconds: f64,
+    /// Training windows per second.
+    pub windows_per_second: f64,
+    /// Peak resident memory of the process so far, bytes (Linux; 0 elsewhere).
+    pub peak_memory_bytes: u64,
+    /// Bytes the device allocator reserves, where the backend reports it.
+    pub device_memory_bytes: Option<u64>,
+    /// Whether this epoch is the best so far (and saved as `checkpoints/best.bpk`).
+    pub best: bool,
+}
+
+/// Clip-level results of a model on a set of examples.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Confusion matrix over clips.
+    pub confusion: Confusion,
+    /// Mean cross-entropy over windows.
+    pub loss: f64,
+    /// Per clip: (path, truth, predicted, confidence).
+    pub predictions: Vec<(String, usize, usize, f32)>,
+}
+
+/// Scores `model` on `examples`, clip by clip (windows averaged), with the tradition hidden.
+pub fn evaluate(
+    model: &RagaModel,
+    window_frames: usize,
+    labels: &[String],
+    traditions: &[Tradition],
+    examples: &[Example],
+    device: &Device,
+) -> Result<Evaluation, TrainError> {
+    let n = labels.len();
+    let mut confusion = Confusion::new(n);
+    let mut predictions = Vec::with_capacity(examples.len());
+    let (mut loss_sum, mut loss_windows) = (0.0f64, 0usize);
+    // Windows of several clips share a forward pass.
+    let mut pending: Vec<(usize, Vec<Window>)> = Vec::new();
+    let mut pending_windows = 0;
+    let flush = |pending: &mut Vec<(usize, Vec<Window>)>,
+                 confusion: &mut Confusion,
+                 predictions: &mut Vec<(String, usize, usize, f32)>,
+                 loss_sum: &mut f64,
+                 loss_windows: &mut usize|
+     -> Result<(), TrainError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let windows: Vec<&Window> = pending.iter().flat_map(|(_, w)| w.iter()).collect();
+        let traditions_in = vec![Tradition::Unknown; windows.len()];
+        let logits = model.forward(ModelInput::from_windows(&windows, &traditions_in, device));
+        let targets: Vec<i64> = pending
+            .iter()
+            .flat_map(|(i, w)| std::iter::repeat_n(examples[*i].label as i64, w.len()))
+            .collect();
+        let count = targets.len();
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [count]), device);
+        let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), targets);
+        let probs = softmax(logits, 1)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+        let loss: f32 =
+            loss.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?[0];
+        *loss_sum += f64::from(loss) * count as f64;
+        *loss_windows += count;
+        let mut offset = 0;
+        for (i, w) in pending.drain(..) {
+            let rows = &probs[offset * n..(offset + w.len()) * n];
+            offset += w.len();
+            let p = aggregate(labels, traditions, rows, Tradition::Unknown)?;
+            let predicted = labels.iter().position(|l| *l == p.raga).unwrap_or(0);
+            confusion.add(examples[i].label, predicted);
+            predictions.push((examples[i].rel.clone(), examples[i].label, predicted, p.confidence));
+        }
+        Ok(())
+    };
+    for (i, ex) in examples.iter().enumerate() {
+        let clip = ClipFrames::new(&ex.features, 0.0);
+        let windows: Vec<Window> =
+            clip.window_starts(window_frames).into_iter().map(|s| clip.window(s, window_frames)).collect();
+        pending_windows += windows.len();
+        pending.push((i, windows));
+        if pending_windows >= 32 {
+            flush(&mut pending, &mut confusion, &mut predictions, &mut loss_sum, &mut loss_windows)?;
+            pending_windows = 0;
+        }
+    }
+    flush(&mut pending, &mut confusion, &mut predictions, &mut loss_sum, &mut loss_windows)?;
+    Ok(Evaluation { confusion, loss: loss_sum / loss_windows.max(1) as f64, predictions })
+}
+
+/// What training produced.
+#[derive(Debug)]
+pub struct Trained {
+    /// The best model (by validation accuracy, then loss), on the plain (non-autodiff) device.
+    pub model: RagaModel,
+    /// Its epoch.
+    pub best_epoch: usize,
+    /// Every epoch's metrics.
+    pub history: Vec<EpochMetrics>,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+}
+
+/// Trains on `train`, validates on `val` every epoch, writes `metrics.jsonl` and
+/// `checkpoints/` under `run_dir`.
+pub fn train(
+    config: &TrainConfig,
+    labels: &[String],
+    traditions: &[Tradition],
+    train: &[Example],
+    val: &[Example],
+    device: &Device,
+    run_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<Trained, TrainError> {
+    config.model.validate().map_err(|e| TrainError::Config(e.to_string()))?;
+    if train.is_empty() || val.is_empty() {
+        return Err(TrainError::Config(format!(
+            "need training and validation clips, have {} and {}",
+            train.len(),
+            val.len()
+        )));
+    }
+    let checkpoints = run_dir.join("checkpoints");
+    std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
+    let metrics_path = run_dir.join("metrics.jsonl");
+    let mut metrics_file = String::new();
+
+    let ad_device = device.clone().autodiff();
+    ad_device.seed(config.seed);
+    let mut model = config.model.init(&ad_device);
+    let mut optimizer = AdamWConfig::new()
+        .with_weight_decay(config.weight_decay)
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip_norm)))
+        .init();
+    let loss_fn = CrossEntropyLossConfig::new()
+        .with_smoothing((config.label_smoothing > 0.0).then_some(config.label_smoothing))
+        .init(&ad_device);
+
+    let steps_per_epoch = (train.len() * config.windows_per_clip).div_ceil(config.batch_size.max(1));
+    let total_steps = steps_per_epoch * config.epochs;
+    let warmup = (steps_per_epoch * config.warmup_epochs).min(total_steps / 4).max(1);
+    let mut step = 0usize;
+    let mut history: Vec<EpochMetrics> = Vec::new();
+    let mut best: Option<(f64, f64, usize)> = None; // (val acc, -val loss, epoch)
+    let mut since_best = 0usize;
+    let mut stopped_early = false;
+
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        let batches = epoch_batches(
+            train,
+            config.model.window_frames,
+            config.windows_per_clip,
+            config.batch_size,
+            &config.augment,
+            config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64),
+        );
+        progress.start(&format!("epoch {epoch}/{}", config.epochs), batches.len() as u64);
+        let mut confusion = Confusion::new(labels.len());
+        let (mut loss_sum, mut windows) = (0.0f64, 0usize);
+        let mut lr = config.lr;
+        for batch in &batches {
+            lr = config.lr_at(step, warmup, total_steps);
+            let (input, targets) = batch.to_device(&ad_device);
+            let logits = model.forward(input);
+            let loss = loss_fn.forward(logits.clone(), targets);
+            let predicted = logits
+                .argmax(1)
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+            let grads = loss.backward();
+            let loss_value =
+                loss.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?[0];
+            if !loss_value.is_finite() {
+                return Err(TrainError::Diverged { epoch, step });
+            }
+            let grads = GradientsParams::from_grads(grads, &model);
+            model = optimizer.step(lr, model, grads);
+            for (&truth, &p) in batch.labels.iter().zip(&predicted) {
+                confusion.add(truth, p as usize);
+            }
+            loss_sum += f64::from(loss_value) * batch.labels.len() as f64;
+            windows += batch.labels.len();
+            step += 1;
+            progress.advance(
+                1,
+                &format!("loss {:.3} acc {:.3}", loss_sum / windows as f64, confusion.accuracy()),
+            );
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+
+        let valid = model.valid();
+        let eval = evaluate(&valid, config.model.window_frames, labels, traditions, val, device)?;
+        let (val_accuracy, val_loss) = (eval.confusion.accuracy(), eval.loss);
+        let is_best = best.is_none_or(|(acc, neg_loss, _)| (val_accuracy, -val_loss) > (acc, neg_loss));
+        if is_best {
+            best = Some((val_accuracy, -val_loss, epoch));
+            since_best = 0;
+            write_checkpoint(&valid, &checkpoints.join("best.bpk"))?;
+        } else {
+            since_best += 1;
+        }
+        write_checkpoint(&valid, &checkpoints.join(format!("epoch-{epoch:03}.bpk")))?;
+        if epoch > 2 {
+            let _ = std::fs::remove_file(checkpoints.join(format!("epoch-{:03}.bpk", epoch - 2)));
+        }
+
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / windows.max(1) as f64,
+            train_accuracy: confusion.accuracy(),
+            train_macro_f1: confusion.macro_f1(),
+            val_loss,
+            val_accuracy,
+            val_macro_f1: eval.confusion.macro_f1(),
+            lr,
+            epoch_seconds: started.elapsed().as_secs_f64(),
+            windows_per_second: windows as f64 / train_seconds.max(1e-9),
+            peak_memory_bytes: peak_rss_bytes(),
+            device_memory_bytes: device.memory_pool_usage().map(|u| u.bytes_reserved),
+            best: is_best,
+        };
+        metrics_file.push_str(&serde_json::to_string(&metrics).unwrap_or_default());
+        metrics_file.push('\n');
+        std::fs::write(&metrics_path, &metrics_file).map_err(|e| TrainError::io(&metrics_path, e))?;
+        progress.epoch(&metrics);
+        history.push(metrics);
+        if since_best >= config.patience {
+            stopped_early = true;
+            progress.note(&format!("early stop: no better validation score for {} epochs", config.patience));
+            break;
+        }
+    }
+
+    let best_epoch = best.map_or(1, |(_, _, e)| e);
+    let mut best_model = config.model.init(device);
+    let bytes = std::fs::read(checkpoints.join("best.bpk")).map_err(|e| TrainError::io(&checkpoints, e))?;
+    load_weights(&mut best_model, bytes)?;
+    Ok(Trained { model: best_model, best_epoch, history, stopped_early })
+}
+
+fn write_checkpoint(model: &RagaModel, path: &Path) -> Result<(), TrainError> {
+    let bytes = weights_to_bytes(model, Quantization::F32).map_err(|e| TrainError::Device(e.to_string()))?;
+    let tmp = path.with_extension("bpk.tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| TrainError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// Loads burnpack weights into a model built from the same config.
+pub fn load_weights(model: &mut RagaModel, bytes: Vec<u8>) -> Result<(), TrainError> {
+    use burn::store::{BurnpackStore, ModuleSnapshot};
+    let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)));
+    let result = model.load_from(&mut store).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    if !result.errors.is_empty() || !result.missing.is_empty() {
+        return Err(TrainError::Checkpoint(format!(
+            "{} tensors failed, {} missing",
+            result.errors.len(),
+            result.missing.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Peak resident set size of this process (VmHWM), 0 where unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_match_the_reference_hyperparameters() {
+        let full = TrainConfig::profile("full", 20).unwrap();
+        assert_eq!((full.model.d_model, full.model.n_heads, full.model.n_layers), (384, 6, 4));
+        assert_eq!((full.batch_size, full.epochs), (4, 50));
+        assert_eq!((full.lr, full.weight_decay, full.label_smoothing), (2e-4, 1e-4, 0.1));
+        assert!(TrainConfig::profile("small", 20).unwrap().model.validate().is_ok());
+        assert!(TrainConfig::profile("huge", 20).unwrap_err().to_string().contains("unknown profile"));
+    }
+
+    #[test]
+    fn lr_warms_up_then_decays() {
+        let c = TrainConfig::profile("small", 20).unwrap();
+        assert!(c.lr_at(0, 10, 100) < c.lr_at(9, 10, 100));
+        assert!((c.lr_at(9, 10, 100) - c.lr).abs() < 1e-12);
+        assert!(c.lr_at(50, 10, 100) < c.lr);
+        assert!((c.lr_at(100, 10, 100) - 0.05 * c.lr).abs() < 1e-9);
+    }
+}

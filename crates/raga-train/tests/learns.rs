@@ -1,0 +1,68 @@
+//! A tiny model learns on both backends: a few optimizer steps on rendered clips lower the
+//! loss on flex (CPU) and on wgpu (a GPU, or Mesa's lavapipe in CI).
+
+use std::sync::Arc;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use raga_dsp::FeatureConfig;
+use raga_model::Tradition;
+use raga_synth::{RenderOptions, Split, clip_seed};
+use raga_train::TrainConfig;
+use raga_train::data::{AugmentConfig, Example, epoch_batches};
+
+fn examples() -> Vec<Example> {
+    let opts = RenderOptions { seconds: 4.0, ..RenderOptions::default() };
+    ["yaman", "malkauns", "mohanam"]
+        .iter()
+        .enumerate()
+        .flat_map(|(label, id)| {
+            let raga = raga_synth::raga(id).unwrap();
+            let index = raga_synth::raga_index(id).unwrap();
+            let opts = opts.clone();
+            (0..2).map(move |k| {
+                let clip = raga_synth::render(raga, clip_seed(11, Split::Train, index, k), &opts).unwrap();
+                let f =
+                    raga_dsp::extract(&clip.samples, raga_synth::SAMPLE_RATE, 1, &FeatureConfig::default())
+                        .unwrap();
+                Example {
+                    features: Arc::new(f),
+                    label,
+                    tradition: Tradition::Unknown,
+                    rel: format!("{id}/{k}"),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Loss of the first and of the last of `steps` steps on one fixed batch.
+fn first_and_last_loss(device: &Device, examples: &[Example], steps: usize) -> (f32, f32) {
+    let config = TrainConfig::profile("tiny", 3).unwrap();
+    let batch = &epoch_batches(examples, config.model.window_frames, 1, 8, &AugmentConfig::none(), 1)[0];
+    let ad = device.clone().autodiff();
+    ad.seed(1);
+    let mut model = config.model.init(&ad);
+    let mut optim = AdamWConfig::new().init();
+    let loss_fn = CrossEntropyLossConfig::new().init(&ad);
+    let mut losses = Vec::new();
+    for _ in 0..steps {
+        let (input, targets) = batch.to_device(&ad);
+        let loss = loss_fn.forward(model.forward(input), targets);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        losses.push(loss.into_data().try_to_vec::<f32>().unwrap()[0]);
+        model = optim.step(3e-3, model, grads);
+    }
+    (losses[0], *losses.last().unwrap())
+}
+
+#[test]
+fn loss_falls_on_flex_and_on_wgpu() {
+    let examples = examples();
+    for (name, device) in [("flex", Device::flex()), ("wgpu", Device::wgpu(DeviceKind::DefaultDevice))] {
+        let (first, last) = first_and_last_loss(&device, &examples, 12);
+        assert!(first.is_finite() && last.is_finite(), "{name}: {first} → {last}");
+        assert!(last < 0.5 * first, "{name}: loss should fall by half in 12 steps, {first} → {last}");
+    }
+}

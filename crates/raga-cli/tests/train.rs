@@ -2,6 +2,7 @@
 //! with the tiny profile so it runs in CI: the run folder's contents, the package's size and
 //! integrity checks, the classify JSON shape, the same answer on flex and on wgpu (lavapipe),
 //! and clear errors for bad packages.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failed unwrap is a failed test
 
 use std::path::Path;
 

@@ -121,7 +121,7 @@ pub fn aggregate(
     tradition: Tradition,
 ) -> Result<Prediction, ModelError> {
     let n = labels.len();
-    if n == 0 || window_probs.is_empty() || window_probs.len() % n != 0 {
+    if n == 0 || window_probs.is_empty() || !window_probs.len().is_multiple_of(n) {
         return Err(ModelError::EmptyInput(format!("{} probabilities for {n} labels", window_probs.len())));
     }
     let windows = window_probs.len() / n;

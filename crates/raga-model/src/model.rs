@@ -49,7 +49,7 @@ impl RagaModelConfig {
         if self.n_classes < 2 {
             return bad(format!("n_classes is {}, need at least 2 ragas", self.n_classes));
         }
-        if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+        if self.d_model == 0 || self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
             return bad(format!(
                 "d_model {} must be a positive multiple of n_heads {}",
                 self.d_model, self.n_heads

@@ -16,7 +16,7 @@ use crate::cache::FeatureCache;
 use crate::corpus::{Corpus, CorpusClip, Split};
 use crate::data::Example;
 use crate::metrics::{ClassScore, Confusion};
-use crate::train::{EpochMetrics, TrainConfig, evaluate, train};
+use crate::train::{EpochMetrics, TrainConfig, TrainData, evaluate, train};
 use crate::{Progress, TrainError};
 
 /// What `ragasense train` was asked to do.
@@ -179,8 +179,7 @@ pub fn run(
         &config,
         &corpus.labels,
         &corpus.traditions,
-        &train_set,
-        &val_set,
+        TrainData { train: &train_set, val: &val_set },
         device,
         &options.out,
         progress,

@@ -245,18 +245,27 @@ pub struct Trained {
     pub stopped_early: bool,
 }
 
-/// Trains on `train`, validates on `val` every epoch, writes `metrics.jsonl` and
+/// The clips a run fits on and validates on.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainData<'a> {
+    /// Fitted on.
+    pub train: &'a [Example],
+    /// Scored every epoch (early stopping, best checkpoint).
+    pub val: &'a [Example],
+}
+
+/// Trains on `data.train`, validates on `data.val` every epoch, writes `metrics.jsonl` and
 /// `checkpoints/` under `run_dir`.
 pub fn train(
     config: &TrainConfig,
     labels: &[String],
     traditions: &[Tradition],
-    train: &[Example],
-    val: &[Example],
+    data: TrainData<'_>,
     device: &Device,
     run_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<Trained, TrainError> {
+    let TrainData { train, val } = data;
     config.model.validate().map_err(|e| TrainError::Config(e.to_string()))?;
     if train.is_empty() || val.is_empty() {
         return Err(TrainError::Config(format!(

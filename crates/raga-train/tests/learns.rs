@@ -1,5 +1,6 @@
 //! A tiny model learns on both backends: a few optimizer steps on rendered clips lower the
 //! loss on flex (CPU) and on wgpu (a GPU, or Mesa's lavapipe in CI).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failed unwrap is a failed test
 
 use std::sync::Arc;
 

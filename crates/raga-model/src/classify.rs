@@ -72,9 +72,7 @@ impl Classifier {
 
     /// The windows a clip is classified by.
     pub fn windows(&self, features: &Features) -> Vec<Window> {
-        let clip = ClipFrames::new(features, 0.0);
-        let len = self.manifest.model.window_frames;
-        clip.window_starts(len).into_iter().map(|start| clip.window(start, len)).collect()
+        ClipFrames::new(features, 0.0).windows(self.manifest.model.window_frames)
     }
 
     /// Softmax probabilities of a batch of windows, `[windows.len(), n_classes]`, still on the

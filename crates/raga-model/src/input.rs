@@ -159,6 +159,11 @@ impl ClipFrames {
         }
         starts
     }
+
+    /// The windows that cover the clip for inference, at [`window_starts`](Self::window_starts).
+    pub fn windows(&self, len: usize) -> Vec<Window> {
+        self.window_starts(len).into_iter().map(|start| self.window(start, len)).collect()
+    }
 }
 
 /// Central-difference slope of the pitch at `t`, scaled to ±1; 0 at unvoiced neighbours.

@@ -290,6 +290,13 @@ pub fn quantize(model: RagaModel, quantization: Quantization) -> Result<RagaMode
 /// verified with [`Manifest::verify_file`]) into it.
 pub fn load_model(manifest: &Manifest, weights: Vec<u8>, device: &Device) -> Result<RagaModel, ModelError> {
     let mut model = manifest.model.init(device);
+    load_weights(&mut model, weights)?;
+    Ok(model)
+}
+
+/// Loads burnpack weights into a model built from the config they were saved from; every
+/// tensor must load and none may be missing.
+pub fn load_weights(model: &mut RagaModel, weights: Vec<u8>) -> Result<(), ModelError> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(weights)));
     let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
@@ -302,7 +309,7 @@ pub fn load_model(manifest: &Manifest, weights: Vec<u8>, device: &Device) -> Res
             missing.iter().take(5).copied().collect::<Vec<_>>().join(", ")
         )));
     }
-    Ok(model)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,44 +6,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use raga_model::Tradition;
-use serde::{Deserialize, Serialize};
+pub use raga_synth::Split;
+use serde::Deserialize;
 
 use crate::TrainError;
 
 /// Audio file extensions the corpus picks up.
 pub const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "mp3", "ogg"];
-
-/// Which part of the corpus a clip belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    /// Fitted on.
-    Train,
-    /// Used for early stopping and checkpoint choice.
-    Val,
-    /// Held out for the final report.
-    Test,
-}
-
-impl Split {
-    /// Lower-case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Train => "train",
-            Self::Val => "val",
-            Self::Test => "test",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "train" => Some(Self::Train),
-            "val" | "valid" | "validation" => Some(Self::Val),
-            "test" => Some(Self::Test),
-            _ => None,
-        }
-    }
-}
 
 /// One labelled clip.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,8 +41,6 @@ pub struct Corpus {
     pub traditions: Vec<Tradition>,
     /// Every clip, sorted by path.
     pub clips: Vec<CorpusClip>,
-    /// How splits were decided: `"metadata"`, or `"hash"` for clips the metadata gave none.
-    pub split_source: BTreeMap<Split, usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,7 +117,6 @@ impl Corpus {
             .collect();
 
         let mut clips = Vec::with_capacity(found.len());
-        let mut split_source = BTreeMap::new();
         for item in &found {
             let raga = raga_of(item);
             let (_, path, rel) = item;
@@ -174,7 +140,7 @@ impl Corpus {
                 label_tradition[label] = Some(tradition);
             }
             let split = match row.and_then(|m| m.split.as_deref()).filter(|s| !s.trim().is_empty()) {
-                Some(s) => Split::parse(s).ok_or_else(|| {
+                Some(s) => s.parse::<Split>().map_err(|_| {
                     TrainError::Corpus(format!(
                         "{}: metadata.csv gives split {s:?} for {rel}; use train, val or test",
                         root.display()
@@ -182,11 +148,10 @@ impl Corpus {
                 })?,
                 None => hash_split(rel),
             };
-            *split_source.entry(split).or_insert(0) += 1;
             clips.push(CorpusClip { path: path.clone(), rel: rel.clone(), label, tradition, split });
         }
         let traditions = label_tradition.into_iter().map(Option::unwrap_or_default).collect();
-        Ok(Self { root: root.to_path_buf(), labels, traditions, clips, split_source })
+        Ok(Self { root: root.to_path_buf(), labels, traditions, clips })
     }
 
     /// Clips of one split.

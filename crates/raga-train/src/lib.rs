@@ -57,6 +57,16 @@ impl TrainError {
     }
 }
 
+/// Writes `bytes` to `PATH.tmp`, then renames it over `path`, so a crash never leaves a
+/// half-written file under the real name.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(|e| TrainError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
 /// Progress reports from long work; the binary draws them (progress bars), tests ignore them.
 pub trait Progress {
     /// A phase with `total` units of work begins.

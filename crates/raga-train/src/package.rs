@@ -4,13 +4,12 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use raga_model::package::{
-    FORMAT, FileEntry, InputSpec, MANIFEST_FILE, Manifest, WEIGHTS_FILE, weights_to_bytes,
+    FORMAT, FileEntry, InputSpec, MANIFEST_FILE, Manifest, WEIGHTS_FILE, load_weights, weights_to_bytes,
 };
 use raga_model::{FeatureStats, Quantization};
 
-use crate::TrainError;
 use crate::run::{RunConfig, RunSummary, read_json};
-use crate::train::load_weights;
+use crate::{TrainError, write_atomic};
 
 /// Writes a package of the run's best checkpoint, quantized as asked, into `out` (created;
 /// an existing package there is replaced). Returns the manifest.
@@ -30,7 +29,7 @@ pub fn package_run(
         TrainError::Run(format!("{}: {e}; is {} a finished training run?", best.display(), run_dir.display()))
     })?;
     let mut model = train.model.init(device);
-    load_weights(&mut model, bytes)?;
+    load_weights(&mut model, bytes).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     let weights = weights_to_bytes(&model, quantization)?;
 
     let training = serde_json::json!({
@@ -85,10 +84,4 @@ pub fn read_package(dir: &Path) -> Result<(Vec<u8>, Vec<u8>), TrainError> {
     let weights_path: PathBuf = dir.join(WEIGHTS_FILE);
     let weights = std::fs::read(&weights_path).map_err(|e| TrainError::io(&weights_path, e))?;
     Ok((manifest, weights))
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| TrainError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
 }

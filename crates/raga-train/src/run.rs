@@ -352,9 +352,7 @@ fn write_plots(
 pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
     let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| TrainError::Run(e.to_string()))?;
     bytes.push(b'\n');
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| TrainError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+    crate::write_atomic(path, &bytes)
 }
 
 /// Reads JSON, naming the file in errors.

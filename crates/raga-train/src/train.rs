@@ -10,7 +10,7 @@ use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use raga_model::classify::aggregate;
-use raga_model::package::{Quantization, weights_to_bytes};
+use raga_model::package::{Quantization, load_weights, weights_to_bytes};
 use raga_model::{ClipFrames, ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
 use serde::{Deserialize, Serialize};
 
@@ -218,9 +218,7 @@ pub fn evaluate(
         Ok(())
     };
     for (i, ex) in examples.iter().enumerate() {
-        let clip = ClipFrames::new(&ex.features, 0.0);
-        let windows: Vec<Window> =
-            clip.window_starts(window_frames).into_iter().map(|s| clip.window(s, window_frames)).collect();
+        let windows = ClipFrames::new(&ex.features, 0.0).windows(window_frames);
         pending_windows += windows.len();
         pending.push((i, windows));
         if pending_windows >= 32 {
@@ -391,30 +389,13 @@ pub fn train(
     let best_epoch = best.map_or(1, |(_, _, e)| e);
     let mut best_model = config.model.init(device);
     let bytes = std::fs::read(checkpoints.join("best.bpk")).map_err(|e| TrainError::io(&checkpoints, e))?;
-    load_weights(&mut best_model, bytes)?;
+    load_weights(&mut best_model, bytes).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     Ok(Trained { model: best_model, best_epoch, history, stopped_early })
 }
 
 fn write_checkpoint(model: &RagaModel, path: &Path) -> Result<(), TrainError> {
     let bytes = weights_to_bytes(model, Quantization::F32).map_err(|e| TrainError::Device(e.to_string()))?;
-    let tmp = path.with_extension("bpk.tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| TrainError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
-}
-
-/// Loads burnpack weights into a model built from the same config.
-pub fn load_weights(model: &mut RagaModel, bytes: Vec<u8>) -> Result<(), TrainError> {
-    use burn::store::{BurnpackStore, ModuleSnapshot};
-    let mut store = BurnpackStore::from_bytes(Some(burn::tensor::Bytes::from_bytes_vec(bytes)));
-    let result = model.load_from(&mut store).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-    if !result.errors.is_empty() || !result.missing.is_empty() {
-        return Err(TrainError::Checkpoint(format!(
-            "{} tensors failed, {} missing",
-            result.errors.len(),
-            result.missing.len()
-        )));
-    }
-    Ok(())
+    crate::write_atomic(path, &bytes)
 }
 
 /// Peak resident set size of this process (VmHWM), 0 where unknown.

@@ -6,6 +6,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# A CI build is cold and runs once: incremental caches would only cost disk and time.
+if [[ "${CI:-}" == true ]]; then export CARGO_INCREMENTAL=0; fi
 
 bash scripts/setup.sh
 

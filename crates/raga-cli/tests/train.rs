@@ -185,10 +185,18 @@ fn train_package_classify_evaluate() {
         assert!(a["tonic_hz"].as_f64().unwrap() > 50.0);
     }
 
+    // The performer's Sa, when the user knows it, replaces the estimate.
+    let out = run_ok(&["classify", "--model", &format!("{p}/int8"), "--tonic", "146.8", "--json", &clips[0]]);
+    let given: Value = serde_json::from_str(&out).unwrap();
+    assert!((given["tonic_hz"].as_f64().unwrap() - 146.8).abs() < 1e-3, "{given}");
+    let err = run_err(&["classify", "--model", &format!("{p}/int8"), "--tonic", "0", &clips[0]]);
+    assert!(err.contains("positive frequency"), "{err}");
+
     let out = run_ok(&["evaluate", "--model", &format!("{p}/int8"), "--data", d, "--json"]);
     let eval: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(eval["clips"], 8);
     assert!(eval["accuracy"].as_f64().unwrap() >= 0.0);
+    assert!(eval["accuracy_tradition_hidden"].as_f64().unwrap() >= 0.0);
 
     // Bad packages and bad input: one clear error, nothing written elsewhere.
     let model_file = pkg.join("f32/model.bpk");

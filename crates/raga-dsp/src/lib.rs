@@ -27,7 +27,9 @@ pub use drone::{DroneSplit, suppress_drone};
 pub use error::DspError;
 pub use f0::{F0Config, F0Track, pyin};
 pub use mel::{MelConfig, MelFilterbank, MelScale, log_mel, mel_power, power_to_db};
-pub use pitch::{HIST_BINS, cents_from_tonic, pitch_class_histogram};
+pub use pitch::{
+    HIST_BINS, NOTE_SUMMARY_FEATURES, NOTES, cents_from_tonic, note_summary, pitch_class_histogram,
+};
 pub use resample::{resample, to_mono};
 pub use tonic::{TonicConfig, estimate_tonic};
 
@@ -105,6 +107,19 @@ impl Features {
     /// The log-mel row of frame `t`.
     pub fn mel_frame(&self, t: usize) -> &[f32] {
         &self.log_mel[t * self.n_mels..(t + 1) * self.n_mels]
+    }
+
+    /// The same features relative to another tonic, e.g. the performer's Sa when the user
+    /// knows it: cents and the pitch-class histogram are recomputed, the rest is kept.
+    /// Fails on a tonic that is not a positive, finite frequency.
+    pub fn with_tonic(mut self, tonic_hz: f32) -> Result<Self, DspError> {
+        if !(tonic_hz.is_finite() && tonic_hz > 0.0) {
+            return Err(DspError::Config(format!("tonic {tonic_hz} Hz must be a positive frequency")));
+        }
+        self.tonic_hz = tonic_hz;
+        self.cents = cents_from_tonic(&self.f0_hz, tonic_hz);
+        self.pitch_class_hist = pitch_class_histogram(&self.cents, &self.voiced_prob);
+        Ok(self)
     }
 }
 

@@ -12,9 +12,16 @@
 //! - the local pitch slope (cents per frame, ±[`SLOPE_LIMIT_CENTS`] → ±1), which carries the
 //!   gamakas, meend and andolan that tell same-scale ragas apart.
 //!
-//! Per window it also sees the window's folded pitch-class histogram (120 bins of 10 cents).
+//! Per window it also sees [`HIST_FEATURES`] summary values, each block scaled to a mean of 1:
+//! the window's folded pitch-class histogram (120 bins of 10 cents), the same histogram over
+//! the clip's context (the whole clip at inference), and the context's held-note summary
+//! ([`raga_dsp::note_summary`]: time on each note, note-to-note moves, arrivals from below and
+//! above) — the scale, its emphasis and its aroha/avaroha, which a 6-second window alone
+//! shows only in part.
 
-use raga_dsp::{Features, HIST_BINS, pitch_class_histogram};
+use std::ops::Range;
+
+use raga_dsp::{Features, HIST_BINS, NOTE_SUMMARY_FEATURES, NOTES, note_summary, pitch_class_histogram};
 use serde::{Deserialize, Serialize};
 
 /// Log-mel bands per frame.
@@ -27,8 +34,10 @@ pub const PITCH_SIGMA_CENTS: f32 = 25.0;
 pub const SLOPE_LIMIT_CENTS: f32 = 150.0;
 /// Values per frame.
 pub const FRAME_FEATURES: usize = N_MELS + PITCH_BINS + 3;
-/// Values of the per-window histogram.
-pub const HIST_FEATURES: usize = HIST_BINS;
+/// Summary values per window: window histogram, context histogram, context note summary.
+pub const HIST_FEATURES: usize = 2 * HIST_BINS + NOTE_SUMMARY_FEATURES;
+/// Values of the clip-context part of the summary.
+const CONTEXT_FEATURES: usize = HIST_BINS + NOTE_SUMMARY_FEATURES;
 /// Tradition ids: unknown, hindustani, carnatic.
 pub const N_TRADITIONS: usize = 3;
 
@@ -86,6 +95,9 @@ pub struct ClipFrames {
     pub cents: Vec<Option<f32>>,
     /// Voicing probability per frame.
     pub voiced_prob: Vec<f32>,
+    /// Summary of the context every window is seen in (the whole clip unless
+    /// [`set_context`](Self::set_context) narrowed it), scaled as in [`Window::hist`].
+    pub context: Vec<f32>,
 }
 
 /// One window of a clip, ready to batch.
@@ -95,7 +107,8 @@ pub struct Window {
     pub values: Vec<f32>,
     /// 1.0 for real frames, 0.0 for padding (`window_frames` entries).
     pub mask: Vec<f32>,
-    /// The window's folded pitch-class histogram ([`HIST_FEATURES`] entries).
+    /// [`HIST_FEATURES`] summary values: the window's pitch-class histogram, then the
+    /// context's histogram and note summary, each block scaled to a mean of 1.
     pub hist: Vec<f32>,
 }
 
@@ -129,7 +142,27 @@ impl ClipFrames {
             }
             pitch[PITCH_BINS] = voiced;
         }
-        Self { frames, values, cents, voiced_prob: features.voiced_prob.clone() }
+        let mut clip =
+            Self { frames, values, cents, voiced_prob: features.voiced_prob.clone(), context: Vec::new() };
+        clip.set_context(0..frames);
+        clip
+    }
+
+    /// Summarises `frames` (clamped to the clip) as the context of every window: the trainer
+    /// draws random spans so the model also works on short clips and live input.
+    pub fn set_context(&mut self, frames: Range<usize>) {
+        let end = frames.end.min(self.frames);
+        let start = frames.start.min(end);
+        let cents = &self.cents[start..end];
+        let mut context = Vec::with_capacity(CONTEXT_FEATURES);
+        context.extend(scaled(pitch_class_histogram(cents, &self.voiced_prob[start..end])));
+        let summary = note_summary(cents);
+        let (held, rest) = summary.split_at(NOTES);
+        let (moves, arrivals) = rest.split_at(NOTES * NOTES);
+        for block in [held, moves, arrivals] {
+            context.extend(scaled(block.to_vec()));
+        }
+        self.context = context;
     }
 
     /// The window of `len` frames starting at `start`, zero-padded where it runs past the end.
@@ -141,7 +174,8 @@ impl ClipFrames {
             .copy_from_slice(&self.values[start * FRAME_FEATURES..end * FRAME_FEATURES]);
         let mut mask = vec![0.0f32; len];
         mask[..end - start].fill(1.0);
-        let hist = pitch_class_histogram(&self.cents[start..end], &self.voiced_prob[start..end]);
+        let mut hist = scaled(pitch_class_histogram(&self.cents[start..end], &self.voiced_prob[start..end]));
+        hist.extend_from_slice(&self.context);
         Window { values, mask, hist }
     }
 
@@ -164,6 +198,14 @@ impl ClipFrames {
     pub fn windows(&self, len: usize) -> Vec<Window> {
         self.window_starts(len).into_iter().map(|start| self.window(start, len)).collect()
     }
+}
+
+/// A block of values summing to 1 (or all 0), scaled to a mean of 1 so it reaches the
+/// network at the same scale as the frame features.
+fn scaled(mut block: Vec<f32>) -> Vec<f32> {
+    let n = block.len() as f32;
+    block.iter_mut().for_each(|v| *v *= n);
+    block
 }
 
 /// Central-difference slope of the pitch at `t`, scaled to ±1; 0 at unvoiced neighbours.
@@ -224,7 +266,9 @@ mod tests {
         let w = clip.window(6, 8);
         assert_eq!(w.mask, [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
         assert!(w.values[4 * FRAME_FEATURES..].iter().all(|&v| v == 0.0));
-        assert!((w.hist.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_eq!(w.hist.len(), HIST_FEATURES);
+        let window_hist: f32 = w.hist[..HIST_BINS].iter().sum();
+        assert!((window_hist / HIST_BINS as f32 - 1.0).abs() < 1e-5, "window histogram scaled to mean 1");
         assert_eq!(clip.window_starts(16), [0]);
         assert_eq!(clip.window_starts(4), [0, 2, 4, 6]);
         assert_eq!(clip.window_starts(6), [0, 3, 4]);
@@ -234,5 +278,21 @@ mod tests {
     fn traditions_parse() {
         assert_eq!(Tradition::parse("Carnatic"), Some(Tradition::Carnatic));
         assert_eq!(Tradition::parse("jazz"), None);
+    }
+
+    #[test]
+    fn context_summarises_the_whole_clip_unless_narrowed() {
+        // First half on Sa, second half on Pa.
+        let mut clip = ClipFrames::new(&features(40, |t| Some(if t < 20 { 0.0 } else { 700.0 })), 0.0);
+        let first = clip.window(0, 10);
+        assert_eq!(first.hist[..HIST_BINS], clip.window(0, 10).hist[..HIST_BINS]);
+        // The window saw only Sa; its context saw Sa and Pa equally.
+        assert_eq!(first.hist[0], HIST_BINS as f32);
+        assert_eq!(first.hist[HIST_BINS], HIST_BINS as f32 / 2.0);
+        assert_eq!(first.hist[HIST_BINS + 70], HIST_BINS as f32 / 2.0);
+        clip.set_context(20..100);
+        let narrowed = clip.window(0, 10);
+        assert_eq!(narrowed.hist[HIST_BINS], 0.0);
+        assert_eq!(narrowed.hist[HIST_BINS + 70], HIST_BINS as f32);
     }
 }

@@ -72,8 +72,12 @@ pub struct Report {
     pub split: String,
     /// Clips scored.
     pub clips: usize,
-    /// Clip accuracy.
+    /// Clip accuracy, each clip's tradition given to the model where the corpus metadata
+    /// names it.
     pub accuracy: f64,
+    /// Clip accuracy with the tradition withheld from the model (absent in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy_tradition_hidden: Option<f64>,
     /// Macro-averaged F1.
     pub macro_f1: f64,
     /// Per raga precision / recall / F1.
@@ -187,15 +191,21 @@ pub fn run(
     let train_seconds = started.elapsed().as_secs_f64();
 
     let (split, held_out) = if test_set.is_empty() { ("val", &val_set) } else { ("test", &test_set) };
-    let eval = evaluate(
-        &trained.model,
-        config.model.window_frames,
-        &corpus.labels,
-        &corpus.traditions,
-        held_out,
-        device,
-    )?;
-    let report = report(split, &corpus.labels, &eval.confusion, &eval.predictions);
+    let score = |hide_tradition| {
+        evaluate(
+            &trained.model,
+            config.model.window_frames,
+            &corpus.labels,
+            &corpus.traditions,
+            held_out,
+            hide_tradition,
+            device,
+        )
+    };
+    let eval = score(false)?;
+    let hidden = score(true)?;
+    let mut report = report(split, &corpus.labels, &eval.confusion, &eval.predictions);
+    report.accuracy_tradition_hidden = Some(hidden.confusion.accuracy());
     write_json(&options.out.join("report.json"), &report)?;
     write_plots(&options.out, &config.profile, &trained.history, trained.best_epoch, &report)?;
 
@@ -228,6 +238,7 @@ fn report(
         split: split.to_string(),
         clips: predictions.len(),
         accuracy: confusion.accuracy(),
+        accuracy_tradition_hidden: None,
         macro_f1: confusion.macro_f1(),
         per_raga: confusion.per_class(labels),
         labels: labels.to_vec(),
@@ -288,6 +299,7 @@ pub fn evaluate_package(
     let (split, chosen) = if test.is_empty() { ("all", examples.iter().collect()) } else { ("test", test) };
     let labels = &manifest.labels;
     let mut confusion = Confusion::new(labels.len());
+    let mut hidden = Confusion::new(labels.len());
     let mut predictions = Vec::new();
     let mut unknown = 0usize;
     for ex in chosen {
@@ -295,10 +307,17 @@ pub fn evaluate_package(
             unknown += 1;
             continue;
         };
-        let p = classifier.classify(&ex.features, Tradition::Unknown)?;
-        let predicted = labels.iter().position(|l| *l == p.raga).unwrap_or(0);
+        let position = |raga: &str| labels.iter().position(|l| l == raga).unwrap_or(0);
+        let p = classifier.classify(&ex.features, ex.tradition)?;
+        let predicted = position(&p.raga);
         confusion.add(truth, predicted);
         predictions.push((ex.rel.clone(), truth, predicted, p.confidence));
+        let blind = if ex.tradition == Tradition::Unknown {
+            p
+        } else {
+            classifier.classify(&ex.features, Tradition::Unknown)?
+        };
+        hidden.add(truth, position(&blind.raga));
     }
     if unknown > 0 {
         progress.note(&format!("{unknown} clips skipped: their raga is not one of the model's labels"));
@@ -306,7 +325,9 @@ pub fn evaluate_package(
     if predictions.is_empty() {
         return Err(TrainError::Corpus(format!("{}: no clips of the model's ragas", data.display())));
     }
-    Ok(report(split, labels, &confusion, &predictions))
+    let mut report = report(split, labels, &confusion, &predictions);
+    report.accuracy_tradition_hidden = Some(hidden.accuracy());
+    Ok(report)
 }
 
 /// `plots/training_curves.{svg,png}` and `plots/confusion_matrix.{svg,png}`.

@@ -80,12 +80,12 @@ impl TrainConfig {
                 16,
                 1e-3,
                 1e-4,
-                30,
+                45,
                 0.1,
                 AugmentConfig::new(),
             )
             .with_windows_per_clip(4)
-            .with_patience(8),
+            .with_patience(12),
             "tiny" => Self::new(
                 name.into(),
                 base.with_d_model(32)
@@ -163,15 +163,19 @@ pub struct Evaluation {
     pub predictions: Vec<(String, usize, usize, f32)>,
 }
 
-/// Scores `model` on `examples`, clip by clip (windows averaged), with the tradition hidden.
+/// Scores `model` on `examples`, clip by clip (windows averaged). Each clip's tradition (from
+/// the corpus metadata, `Unknown` where it has none) is given to the model unless
+/// `hide_tradition`.
 pub fn evaluate(
     model: &RagaModel,
     window_frames: usize,
     labels: &[String],
     traditions: &[Tradition],
     examples: &[Example],
+    hide_tradition: bool,
     device: &Device,
 ) -> Result<Evaluation, TrainError> {
+    let tradition_of = |ex: &Example| if hide_tradition { Tradition::Unknown } else { ex.tradition };
     let n = labels.len();
     let mut confusion = Confusion::new(n);
     let mut predictions = Vec::with_capacity(examples.len());
@@ -189,7 +193,10 @@ pub fn evaluate(
             return Ok(());
         }
         let windows: Vec<&Window> = pending.iter().flat_map(|(_, w)| w.iter()).collect();
-        let traditions_in = vec![Tradition::Unknown; windows.len()];
+        let traditions_in: Vec<Tradition> = pending
+            .iter()
+            .flat_map(|(i, w)| std::iter::repeat_n(tradition_of(&examples[*i]), w.len()))
+            .collect();
         let logits = model.forward(ModelInput::from_windows(&windows, &traditions_in, device));
         let targets: Vec<i64> = pending
             .iter()
@@ -210,7 +217,7 @@ pub fn evaluate(
         for (i, w) in pending.drain(..) {
             let rows = &probs[offset * n..(offset + w.len()) * n];
             offset += w.len();
-            let p = aggregate(labels, traditions, rows, Tradition::Unknown)?;
+            let p = aggregate(labels, traditions, rows, tradition_of(&examples[i]))?;
             let predicted = labels.iter().position(|l| *l == p.raga).unwrap_or(0);
             confusion.add(examples[i].label, predicted);
             predictions.push((examples[i].rel.clone(), examples[i].label, predicted, p.confidence));
@@ -344,7 +351,7 @@ pub fn train(
         let train_seconds = started.elapsed().as_secs_f64();
 
         let valid = model.valid();
-        let eval = evaluate(&valid, config.model.window_frames, labels, traditions, val, device)?;
+        let eval = evaluate(&valid, config.model.window_frames, labels, traditions, val, false, device)?;
         let (val_accuracy, val_loss) = (eval.confusion.accuracy(), eval.loss);
         let is_best = best.is_none_or(|(acc, neg_loss, _)| (val_accuracy, -val_loss) > (acc, neg_loss));
         if is_best {

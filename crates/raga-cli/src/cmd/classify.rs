@@ -21,6 +21,9 @@ pub struct Args {
     /// The clips' tradition, when known: restricts the answer to its ragas.
     #[arg(long, value_parser = parse_tradition)]
     tradition: Option<Tradition>,
+    /// The performer's Sa in Hz, when known: used instead of the estimated tonic.
+    #[arg(long)]
+    tonic: Option<f32>,
     /// Backend (default: wgpu when a GPU adapter exists, else flex).
     #[arg(long, value_enum)]
     device: Option<DeviceChoice>,
@@ -64,7 +67,7 @@ pub fn run(args: Args) -> Result<()> {
     let tradition = args.tradition.unwrap_or_default();
     let mut failed = 0;
     for file in &args.files {
-        match classify_file(&classifier, file, tradition, device_name) {
+        match classify_file(&classifier, file, tradition, args.tonic, device_name) {
             Ok(answer) if args.json => {
                 println!("{}", serde_json::to_string(&answer).context("writing JSON")?);
             }
@@ -97,6 +100,7 @@ fn classify_file<'a>(
     classifier: &Classifier,
     file: &Path,
     tradition: Tradition,
+    tonic: Option<f32>,
     device: &'a str,
 ) -> Result<Answer<'a>> {
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
@@ -113,6 +117,10 @@ fn classify_file<'a>(
         &classifier.manifest().features,
     )
     .with_context(|| file.display().to_string())?;
+    let features = match tonic {
+        Some(hz) => features.with_tonic(hz).context("--tonic")?,
+        None => features,
+    };
     let features_ms = ms(t);
     let t = Instant::now();
     let p = classifier.classify(&features, tradition).map_err(|e| anyhow!("{}: {e}", file.display()))?;

@@ -37,6 +37,9 @@ pub fn run(args: Args) -> Result<()> {
         "{} clips ({} split): accuracy {:.3}, macro-F1 {:.3}",
         report.clips, report.split, report.accuracy, report.macro_f1
     );
+    if let Some(hidden) = report.accuracy_tradition_hidden {
+        println!("accuracy with the tradition withheld: {hidden:.3}");
+    }
     println!("{:<18} {:>9} {:>6} {:>6} {:>7}", "raga", "precision", "recall", "f1", "clips");
     for s in &report.per_raga {
         println!("{:<18} {:>9.3} {:>6.3} {:>6.3} {:>7}", s.label, s.precision, s.recall, s.f1, s.support);

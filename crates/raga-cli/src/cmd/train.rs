@@ -63,6 +63,9 @@ pub fn run_cmd(args: Args) -> Result<()> {
         r.macro_f1,
         r.clips
     );
+    if let Some(hidden) = r.accuracy_tradition_hidden {
+        println!("{:<14} accuracy {hidden:.3} with the tradition withheld", "");
+    }
     println!(
         "time           features {:.0} s, training {:.0} s",
         summary.feature_seconds, summary.train_seconds

@@ -47,12 +47,14 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
+            .pragma("temp_store", "memory");
+        // Page cache per connection (negative: KiB). The writer keeps the hot index pages of
+        // ingest; readers stay at SQLite's default 2 MiB each, so eight of them cannot grow
+        // the server by 128 MiB — the OS file cache serves what they miss.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(options.clone())
+            .connect_with(options.clone().pragma("cache_size", "-8000"))
             .await?;
         sqlx::migrate!("./migrations")
             .run(&write)
@@ -61,7 +63,7 @@ impl Db {
         let read = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(2)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).pragma("cache_size", "-2000"))
             .await?;
         let db = Self { write, read };
         db.ensure_default_experiment().await?;

@@ -27,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -132,9 +133,15 @@ pub fn app(state: AppState) -> Router {
 
 /// gzip/br for API answers and published models. Not for the artifact proxy: MLflow's
 /// client always asks for gzip, and compressing large binary artifacts on the fly costs
-/// far more time than it saves bytes on a local network.
+/// far more time than it saves bytes on a local network. The fastest level: a 1000-run
+/// search answer (0.5 MB of JSON) took ~15 ms to gzip at the default level, the query itself
+/// less; level 1 still shrinks JSON several-fold.
 fn compression() -> CompressionLayer<impl Predicate> {
-    CompressionLayer::new().gzip(true).br(true).compress_when(DefaultPredicate::new().and(NotPartial))
+    CompressionLayer::new()
+        .gzip(true)
+        .br(true)
+        .quality(CompressionLevel::Fastest)
+        .compress_when(DefaultPredicate::new().and(NotPartial))
 }
 
 fn cors_layer(origins: &[String]) -> CorsLayer {

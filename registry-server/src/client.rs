@@ -356,4 +356,260 @@ impl RegistryClient {
         )
         .await
     }
+
+    /// The id of experiment `name`, created when it does not exist yet.
+    pub async fn get_or_create_experiment(&self, name: &str) -> Result<String, ClientError> {
+        #[derive(Deserialize)]
+        struct Exp {
+            experiment_id: String,
+        }
+        #[derive(Deserialize)]
+        struct Got {
+            experiment: Exp,
+        }
+        #[derive(Deserialize)]
+        struct Created {
+            experiment_id: String,
+        }
+        let path = "/api/2.0/mlflow/experiments/get-by-name";
+        match self
+            .call::<Got>(reqwest::Method::GET, path, &[("experiment_name", name.to_string())], None)
+            .await
+        {
+            Ok(got) => return Ok(got.experiment.experiment_id),
+            Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {}
+            Err(e) => return Err(e),
+        }
+        let body = json!({"name": name});
+        match self
+            .call::<Created>(reqwest::Method::POST, "/api/2.0/mlflow/experiments/create", &[], Some(body))
+            .await
+        {
+            Ok(c) => Ok(c.experiment_id),
+            // Created by someone else in between: read it back.
+            Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {
+                let got: Got = self
+                    .call(reqwest::Method::GET, path, &[("experiment_name", name.to_string())], None)
+                    .await?;
+                Ok(got.experiment.experiment_id)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a run and returns its id.
+    pub async fn create_run(
+        &self,
+        experiment_id: &str,
+        run_name: &str,
+        start_time_ms: i64,
+        tags: &[(String, String)],
+    ) -> Result<String, ClientError> {
+        #[derive(Deserialize)]
+        struct Info {
+            run_id: String,
+        }
+        #[derive(Deserialize)]
+        struct Run {
+            info: Info,
+        }
+        #[derive(Deserialize)]
+        struct R {
+            run: Run,
+        }
+        let tags: Vec<Value> = tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+        let body = json!({"experiment_id": experiment_id, "run_name": run_name,
+                          "start_time": start_time_ms, "tags": tags});
+        let r: R = self.call(reqwest::Method::POST, "/api/2.0/mlflow/runs/create", &[], Some(body)).await?;
+        Ok(r.run.info.run_id)
+    }
+
+    /// Whether run `run_id` exists on the server (a store that was wiped forgets it).
+    pub async fn run_exists(&self, run_id: &str) -> Result<bool, ClientError> {
+        match self
+            .call::<Value>(
+                reqwest::Method::GET,
+                "/api/2.0/mlflow/runs/get",
+                &[("run_id", run_id.to_string())],
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `runs/log-batch`: metrics as (key, value, timestamp ms, step), params and tags.
+    /// Logging the same metric point or the same param value again changes nothing.
+    pub async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[(String, f64, i64, i64)],
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<(), ClientError> {
+        let metric = |(k, v, t, s): &(String, f64, i64, i64)| {
+            // MLflow's JSON carries NaN and infinities as strings.
+            let value = if v.is_finite() { json!(v) } else { json!(v.to_string()) };
+            json!({"key": k, "value": value, "timestamp": t, "step": s})
+        };
+        let kv = |(k, v): &(String, String)| json!({"key": k, "value": v});
+        // The server takes at most 1000 metrics, 100 params and 100 tags per call.
+        for (i, chunk) in metrics.chunks(1000).enumerate() {
+            let (p, t) = if i == 0 { (params, tags) } else { (&[][..], &[][..]) };
+            let body = json!({"run_id": run_id, "metrics": chunk.iter().map(metric).collect::<Vec<_>>(),
+                              "params": p.iter().map(kv).collect::<Vec<_>>(),
+                              "tags": t.iter().map(kv).collect::<Vec<_>>()});
+            self.call::<Value>(reqwest::Method::POST, "/api/2.0/mlflow/runs/log-batch", &[], Some(body))
+                .await?;
+        }
+        if metrics.is_empty() && !(params.is_empty() && tags.is_empty()) {
+            let body = json!({"run_id": run_id, "params": params.iter().map(kv).collect::<Vec<_>>(),
+                              "tags": tags.iter().map(kv).collect::<Vec<_>>()});
+            self.call::<Value>(reqwest::Method::POST, "/api/2.0/mlflow/runs/log-batch", &[], Some(body))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Marks a run finished (or failed) at `end_time_ms`.
+    pub async fn end_run(&self, run_id: &str, status: &str, end_time_ms: i64) -> Result<(), ClientError> {
+        let body = json!({"run_id": run_id, "status": status, "end_time": end_time_ms});
+        self.call::<Value>(reqwest::Method::POST, "/api/2.0/mlflow/runs/update", &[], Some(body)).await?;
+        Ok(())
+    }
+
+    /// Uploads one artifact of a run through the `mlflow-artifacts` proxy; `artifact_uri` is
+    /// the run's (`mlflow-artifacts:/<exp>/<run>/artifacts`), `path` relative to it.
+    pub async fn upload_artifact(
+        &self,
+        artifact_uri: &str,
+        path: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), ClientError> {
+        let root = artifact_uri
+            .strip_prefix("mlflow-artifacts:")
+            .ok_or_else(|| {
+                ClientError::Decode(format!("artifact URI {artifact_uri} is not served by the proxy"))
+            })?
+            .trim_start_matches('/');
+        let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", self.base);
+        let resp = self
+            .http
+            .put(&url)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            return Err(ClientError::Api {
+                status,
+                error_code: v["error_code"].as_str().unwrap_or("UNKNOWN").to_string(),
+                message: v["message"].as_str().map(str::to_string).unwrap_or(text),
+            });
+        }
+        Ok(())
+    }
+
+    /// The artifact URI of a run.
+    pub async fn run_artifact_uri(&self, run_id: &str) -> Result<String, ClientError> {
+        let v: Value = self
+            .call(reqwest::Method::GET, "/api/2.0/mlflow/runs/get", &[("run_id", run_id.to_string())], None)
+            .await?;
+        v["run"]["info"]["artifact_uri"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ClientError::Decode("runs/get without artifact_uri".into()))
+    }
+
+    /// Registers a new version of model `name` (created when missing) from `source`.
+    pub async fn create_version(
+        &self,
+        name: &str,
+        source: &str,
+        run_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<ModelVersion, ClientError> {
+        match self
+            .call::<Value>(
+                reqwest::Method::POST,
+                "/api/2.0/mlflow/registered-models/create",
+                &[],
+                Some(json!({"name": name})),
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {}
+            Err(e) => return Err(e),
+        }
+        #[derive(Deserialize)]
+        struct R {
+            model_version: ModelVersion,
+        }
+        let tags: Vec<Value> = tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
+        let body = json!({"name": name, "source": source, "run_id": run_id, "tags": tags});
+        let r: R = self
+            .call(reqwest::Method::POST, "/api/2.0/mlflow/model-versions/create", &[], Some(body))
+            .await?;
+        Ok(r.model_version)
+    }
+
+    /// The version the browser URL `/v1/models/{name}/{selector}/manifest.json` serves now
+    /// (`selector`: a version, a stage such as `production`, or `@alias`); `None` while it
+    /// serves nothing.
+    pub async fn published_version(&self, name: &str, selector: &str) -> Result<Option<String>, ClientError> {
+        let url = format!("{}/v1/models/{name}/{selector}/manifest.json", self.base);
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        if !resp.status().is_success() {
+            return Ok(None);
+        }
+        Ok(resp.headers().get("x-model-version").and_then(|v| v.to_str().ok()).map(str::to_string))
+    }
+
+    /// `runs/get`: the run as MLflow renders it (`{"info": …, "data": …}`).
+    pub async fn get_run(&self, run_id: &str) -> Result<Value, ClientError> {
+        let v: Value = self
+            .call(reqwest::Method::GET, "/api/2.0/mlflow/runs/get", &[("run_id", run_id.to_string())], None)
+            .await?;
+        Ok(v["run"].clone())
+    }
+
+    /// Every logged point of one metric of a run as (step, timestamp, value), in step order.
+    pub async fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<(i64, i64, f64)>, ClientError> {
+        let v: Value = self
+            .call(
+                reqwest::Method::GET,
+                "/api/2.0/mlflow/metrics/get-history",
+                &[("run_id", run_id.to_string()), ("metric_key", key.to_string())],
+                None,
+            )
+            .await?;
+        let mut points: Vec<(i64, i64, f64)> = v["metrics"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|m| {
+                        (
+                            m["step"].as_i64().unwrap_or(0),
+                            m["timestamp"].as_i64().unwrap_or(0),
+                            m["value"].as_f64().unwrap_or(f64::NAN),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        points.sort_by_key(|p| (p.0, p.1));
+        Ok(points)
+    }
 }

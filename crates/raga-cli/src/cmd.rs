@@ -8,6 +8,7 @@ pub mod models;
 pub mod package;
 pub mod progress;
 pub mod synth;
+pub mod track;
 pub mod train;
 
 /// Runs an async command on a multi-threaded tokio runtime.

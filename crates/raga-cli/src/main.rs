@@ -32,6 +32,8 @@ enum Command {
     Server(registry_server::ServerConfig),
     /// Inspect and move registered models (list, describe, versions, promote, alias, rollback).
     Models(cmd::models::Args),
+    /// Send a training run folder to the tracking server: whatever it does not have yet.
+    Sync(cmd::track::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Server(config) => cmd::block_on(registry_server::serve(config)),
         Command::Models(args) => cmd::block_on(cmd::models::run(args)),
+        Command::Sync(args) => cmd::block_on(cmd::track::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -59,7 +59,7 @@ impl TrainError {
 
 /// Writes `bytes` to `PATH.tmp`, then renames it over `path`, so a crash never leaves a
 /// half-written file under the real name.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);

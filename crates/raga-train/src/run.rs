@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub epochs: Option<usize>,
     /// Name of the device, for the record.
     pub device_name: String,
+    /// Facts about the run's origin (git commit, dataset fingerprint, adapter, versions),
+    /// kept in `config.json` and sent to the tracking server as tags.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// `config.json` of a run: everything needed to rebuild and package the model.
@@ -55,6 +58,15 @@ pub struct RunConfig {
     pub clips: std::collections::BTreeMap<String, usize>,
     /// Device trained on.
     pub device: String,
+    /// Seed of weights, windows and augmentation.
+    #[serde(default)]
+    pub seed: u64,
+    /// When training started, milliseconds since the Unix epoch.
+    #[serde(default)]
+    pub started_ms: i64,
+    /// See [`RunOptions::tags`].
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl RunConfig {
@@ -175,6 +187,11 @@ pub fn run(
             .map(|s| (s.as_str().to_string(), corpus.count(s)))
             .collect(),
         device: options.device_name.clone(),
+        seed: options.seed,
+        started_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+        tags: options.tags.clone(),
     };
     write_json(&options.out.join("config.json"), &run_config)?;
 

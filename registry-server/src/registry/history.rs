@@ -103,6 +103,17 @@ pub(super) async fn rollback(
         None => "rollback".to_string(),
     };
     let mv = transition(&mut tx, name, target, "Production", true, &who, Some(&comment)).await?;
+    // An alias named after the stage (`@production`, what `ragasense train --promote` sets
+    // for browsers) follows the rollback when it pointed at the version rolled back from.
+    let alias: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'production'",
+    )
+    .bind(name)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if alias.is_some() && alias == current {
+        set_alias_in(&mut tx, name, "production", target, &who).await?;
+    }
     tx.commit().await?;
     Ok(Json(json!({
         "model_version": mv,

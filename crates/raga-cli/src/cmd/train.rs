@@ -2,8 +2,15 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use raga_train::{RunOptions, run};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use raga_model::package::Quantization;
+use raga_train::package::package_run;
+use raga_train::{RunOptions, RunSummary, run};
+use registry_server::client::{RegistryClient, Stage};
 
 use super::device::{DeviceChoice, pick};
 use super::progress::Bars;
@@ -30,6 +37,69 @@ pub struct Args {
     /// Override the profile's number of epochs.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Track the run on this registry (also RAGASENSE_TRACKING_URI, then
+    /// MLFLOW_TRACKING_URI): params, metrics, artifacts, and the int8 package registered as
+    /// a new model version. Without it (and without either variable) nothing is sent.
+    #[arg(long)]
+    tracking_uri: Option<String>,
+    /// Registered model the run's package becomes a version of.
+    #[arg(long, default_value = "raga-detector")]
+    model_name: String,
+    /// Promote the new version to this stage when its test accuracy clears --min-accuracy.
+    #[arg(long, value_enum)]
+    promote: Option<Stage>,
+    /// Test accuracy a version needs to be promoted.
+    #[arg(long, default_value_t = 0.87)]
+    min_accuracy: f64,
+}
+
+/// Facts about where a run comes from, kept in config.json and sent as tags.
+fn origin_tags(args: &Args, device_name: &str) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    let git = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output();
+    if let Some(out) = git.ok().filter(|o| o.status.success()) {
+        tags.insert("git_commit".into(), String::from_utf8_lossy(&out.stdout).trim().to_string());
+    }
+    tags.insert("dataset_fingerprint".into(), dataset_fingerprint(&args.data));
+    tags.insert("device".into(), device_name.to_string());
+    tags.insert("profile".into(), args.profile.clone());
+    tags.insert("seed".into(), args.seed.to_string());
+    tags.insert("ragasense_version".into(), env!("CARGO_PKG_VERSION").into());
+    tags.insert("burn_version".into(), "0.22.1".into());
+    tags
+}
+
+/// sha256 over the corpus's metadata.csv and the sorted (path, size) of its files: changes
+/// when any clip is added, removed or rewritten at another size.
+fn dataset_fingerprint(data: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut entries = Vec::new();
+    let mut stack = vec![data.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else { continue };
+        for entry in read.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if name.to_string_lossy().starts_with('.') {
+                continue; // the feature cache
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(meta) = entry.metadata() {
+                let rel = path.strip_prefix(data).unwrap_or(&path).to_string_lossy().into_owned();
+                entries.push((rel, meta.len()));
+            }
+        }
+    }
+    entries.sort();
+    let mut hasher = Sha256::new();
+    for (rel, len) in &entries {
+        hasher.update(format!("{rel}\t{len}\n"));
+    }
+    if let Ok(meta) = std::fs::read(data.join("metadata.csv")) {
+        hasher.update(&meta);
+    }
+    hex::encode(hasher.finalize())
 }
 
 pub fn run_cmd(args: Args) -> Result<()> {
@@ -41,7 +111,12 @@ pub fn run_cmd(args: Args) -> Result<()> {
         out: args.out.clone(),
         epochs: args.epochs,
         device_name: device_name.to_string(),
+        tags: origin_tags(&args, device_name),
     };
+    let tracking = args.tracking_uri.is_some()
+        || ["RAGASENSE_TRACKING_URI", "MLFLOW_TRACKING_URI"]
+            .iter()
+            .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
     eprintln!(
         "training profile {} on {device_name}, data {}, run folder {}",
         args.profile,
@@ -50,6 +125,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
     );
     let summary = run(&options, &device, &mut Bars::default())
         .with_context(|| format!("training on {}", args.data.display()))?;
+    let trained_at = Instant::now();
     let r = &summary.report;
     println!("run folder     {}", summary.run_dir);
     println!(
@@ -69,6 +145,82 @@ pub fn run_cmd(args: Args) -> Result<()> {
     println!(
         "time           features {:.0} s, training {:.0} s",
         summary.feature_seconds, summary.train_seconds
+    );
+    if tracking {
+        // Both packages go into the run folder, so they are tracked as artifacts.
+        for q in [Quantization::F32, Quantization::Int8] {
+            let out = args.out.join("package").join(q.as_str());
+            package_run(&args.out, q, &args.model_name, &out, &device)
+                .with_context(|| format!("packaging the run as {}", q.as_str()))?;
+        }
+        let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
+        super::block_on(track_and_register(&args, &client, &summary, trained_at)).with_context(|| {
+            format!(
+                "training finished and is saved in {}, but tracking on {} failed; run \
+                 `ragasense sync {}` when the server is reachable",
+                args.out.display(),
+                client.base(),
+                args.out.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Sends the run, registers its int8 package, promotes it when asked and good enough, and
+/// prints how long the new version took to reach browsers.
+async fn track_and_register(
+    args: &Args,
+    client: &RegistryClient,
+    summary: &RunSummary,
+    trained_at: Instant,
+) -> Result<()> {
+    use super::track::sync;
+    let report = sync(&args.out, client, &args.model_name).await?;
+    println!(
+        "tracked        run {} in experiment {} on {}",
+        report.run_id,
+        super::track::experiment_name(&args.model_name),
+        client.base()
+    );
+    let Some(version) = super::track::register(&args.out, client, &args.model_name).await? else {
+        bail!("{} has no package/int8 to register", args.out.display());
+    };
+    println!("registered     {} version {version} (int8)", args.model_name);
+    let Some(stage) = args.promote else { return Ok(()) };
+    let accuracy = summary.report.accuracy;
+    if accuracy < args.min_accuracy {
+        println!(
+            "not promoted   {} accuracy {accuracy:.3} is under --min-accuracy {:.3}; version {version} stays at None",
+            summary.report.split, args.min_accuracy
+        );
+        return Ok(());
+    }
+    let number: u64 = version.parse().with_context(|| format!("version {version:?} is not a number"))?;
+    client.promote(&args.model_name, number, stage, true).await?;
+    // The stage's name as an alias too, so browsers can load `@production`.
+    let alias = stage.to_string().to_ascii_lowercase();
+    client.set_alias(&args.model_name, &alias, number).await?;
+    // Deploy time: training finished → the alias's browser URL serves the new version.
+    let selector = format!("@{alias}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if client.published_version(&args.model_name, &selector).await?.as_deref() == Some(version.as_str()) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "version {version} was promoted but /v1/models/{}/{selector}/manifest.json does not serve it",
+                args.model_name
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "deployed       {} version {version} → {stage}: /v1/models/{}/{selector}/manifest.json serves it {:.1} s after training finished",
+        args.model_name,
+        args.model_name,
+        trained_at.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -50,6 +50,17 @@ pub enum ClientError {
     Decode(String),
 }
 
+/// The error of a failed call: MLflow's `{"error_code", "message"}` when the body is one,
+/// else the body itself.
+fn api_error(status: u16, text: String) -> ClientError {
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    ClientError::Api {
+        status,
+        error_code: v["error_code"].as_str().unwrap_or("UNKNOWN").to_string(),
+        message: v["message"].as_str().map(str::to_string).unwrap_or(text),
+    }
+}
+
 /// A registry stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Stage {
@@ -173,12 +184,7 @@ impl RegistryClient {
         let text =
             resp.text().await.map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
         if !status.is_success() {
-            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            return Err(ClientError::Api {
-                status: status.as_u16(),
-                error_code: v["error_code"].as_str().unwrap_or("UNKNOWN").to_string(),
-                message: v["message"].as_str().map(str::to_string).unwrap_or(text),
-            });
+            return Err(api_error(status.as_u16(), text));
         }
         serde_json::from_str(if text.trim().is_empty() { "{}" } else { &text })
             .map_err(|e| ClientError::Decode(format!("{path}: {e}")))
@@ -426,15 +432,7 @@ impl RegistryClient {
 
     /// Whether run `run_id` exists on the server (a store that was wiped forgets it).
     pub async fn run_exists(&self, run_id: &str) -> Result<bool, ClientError> {
-        match self
-            .call::<Value>(
-                reqwest::Method::GET,
-                "/api/2.0/mlflow/runs/get",
-                &[("run_id", run_id.to_string())],
-                None,
-            )
-            .await
-        {
+        match self.get_run(run_id).await {
             Ok(_) => Ok(true),
             Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => Ok(false),
             Err(e) => Err(e),
@@ -505,23 +503,14 @@ impl RegistryClient {
             .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            return Err(ClientError::Api {
-                status,
-                error_code: v["error_code"].as_str().unwrap_or("UNKNOWN").to_string(),
-                message: v["message"].as_str().map(str::to_string).unwrap_or(text),
-            });
+            return Err(api_error(status, resp.text().await.unwrap_or_default()));
         }
         Ok(())
     }
 
     /// The artifact URI of a run.
     pub async fn run_artifact_uri(&self, run_id: &str) -> Result<String, ClientError> {
-        let v: Value = self
-            .call(reqwest::Method::GET, "/api/2.0/mlflow/runs/get", &[("run_id", run_id.to_string())], None)
-            .await?;
-        v["run"]["info"]["artifact_uri"]
+        self.get_run(run_id).await?["info"]["artifact_uri"]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| ClientError::Decode("runs/get without artifact_uri".into()))

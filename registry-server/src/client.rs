@@ -601,4 +601,22 @@ impl RegistryClient {
         points.sort_by_key(|p| (p.0, p.1));
         Ok(points)
     }
+
+    /// Downloads one artifact of a run (see [`upload_artifact`](Self::upload_artifact)).
+    pub async fn download_artifact(&self, artifact_uri: &str, path: &str) -> Result<Vec<u8>, ClientError> {
+        let root = artifact_uri
+            .strip_prefix("mlflow-artifacts:")
+            .ok_or_else(|| {
+                ClientError::Decode(format!("artifact URI {artifact_uri} is not served by the proxy"))
+            })?
+            .trim_start_matches('/');
+        let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", self.base);
+        let transport = |source| ClientError::Transport { uri: self.base.clone(), source };
+        let resp = self.http.get(&url).send().await.map_err(transport)?;
+        let status = resp.status().as_u16();
+        if !resp.status().is_success() {
+            return Err(api_error(status, resp.text().await.unwrap_or_default()));
+        }
+        Ok(resp.bytes().await.map_err(transport)?.to_vec())
+    }
 }

@@ -7,12 +7,13 @@ pub mod features;
 pub mod models;
 pub mod package;
 pub mod progress;
+pub mod reproduce;
 pub mod synth;
 pub mod track;
 pub mod train;
 
 /// Runs an async command on a multi-threaded tokio runtime.
-pub fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(future: F) -> anyhow::Result<()> {
+pub fn block_on<T, F: std::future::Future<Output = anyhow::Result<T>>>(future: F) -> anyhow::Result<T> {
     use anyhow::Context;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

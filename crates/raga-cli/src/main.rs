@@ -34,6 +34,8 @@ enum Command {
     Models(cmd::models::Args),
     /// Send a training run folder to the tracking server: whatever it does not have yet.
     Sync(cmd::track::Args),
+    /// Retrain a tracked run from its recorded config, seed and corpus; compare the metrics.
+    Reproduce(cmd::reproduce::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         Command::Server(config) => cmd::block_on(registry_server::serve(config)),
         Command::Models(args) => cmd::block_on(cmd::models::run(args)),
         Command::Sync(args) => cmd::block_on(cmd::track::run(args)),
+        Command::Reproduce(args) => cmd::reproduce::run_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
 //! The MLOps loop end to end against a real registry server: a tiny training run with
 //! tracking → its run, params, metric history and artifacts on the server → the int8 package
 //! registered and promoted → `/v1/models/raga-detector/@production/manifest.json` serves it.
-//! Then an outage: the server is down for a second run, comes back on the same store, and
+//! `ragasense reproduce` retrains it from the server's record to the same metrics. Then an
+//! outage: the server is down for a second run, comes back on the same store, and
 //! `ragasense sync` stores the run exactly as an uninterrupted one (same metric points); its
 //! version is promoted, and a rollback serves the first version again.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failed unwrap is a failed test
@@ -178,6 +179,12 @@ fn tracked_training_registers_promotes_deploys_and_survives_an_outage() {
             Some("1")
         );
     });
+
+    // Reproduce it from what the server kept: same config, seed, device and corpus.
+    let run_r = tmp.path().join("run-r");
+    let (ok, out, err) = run(&["reproduce", &id_a, "--tracking-uri", &uri, "--out", run_r.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("every loss and score matches the original"), "{out}");
 
     // 2. The server is down for the whole second run: training still finishes, says how to
     //    send it later, and keeps everything in the run folder.

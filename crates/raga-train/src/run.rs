@@ -37,6 +37,9 @@ pub struct RunOptions {
     /// Facts about the run's origin (git commit, dataset fingerprint, adapter, versions),
     /// kept in `config.json` and sent to the tracking server as tags.
     pub tags: std::collections::BTreeMap<String, String>,
+    /// The exact training config to use instead of the profile's (to reproduce a tracked
+    /// run whatever the profiles say today); its class count must match the corpus.
+    pub config: Option<TrainConfig>,
 }
 
 /// `config.json` of a run: everything needed to rebuild and package the model.
@@ -132,7 +135,19 @@ pub fn run(
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
     let corpus = Corpus::scan(&options.data)?;
-    let mut config = TrainConfig::profile(&options.profile, corpus.labels.len())?.with_seed(options.seed);
+    let mut config = match &options.config {
+        Some(c) if c.model.n_classes != corpus.labels.len() => {
+            return Err(TrainError::Config(format!(
+                "the config is for {} ragas but {} has {}",
+                c.model.n_classes,
+                options.data.display(),
+                corpus.labels.len()
+            )));
+        }
+        Some(c) => c.clone(),
+        None => TrainConfig::profile(&options.profile, corpus.labels.len())?,
+    }
+    .with_seed(options.seed);
     if let Some(epochs) = options.epochs {
         if epochs == 0 {
             return Err(TrainError::Config("--epochs must be at least 1".into()));

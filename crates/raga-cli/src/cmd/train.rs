@@ -71,7 +71,7 @@ fn origin_tags(args: &Args, device_name: &str) -> BTreeMap<String, String> {
 
 /// sha256 over the corpus's metadata.csv and the sorted (path, size) of its files: changes
 /// when any clip is added, removed or rewritten at another size.
-fn dataset_fingerprint(data: &Path) -> String {
+pub fn dataset_fingerprint(data: &Path) -> String {
     use sha2::{Digest, Sha256};
     let mut entries = Vec::new();
     let mut stack = vec![data.to_path_buf()];
@@ -112,6 +112,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
         epochs: args.epochs,
         device_name: device_name.to_string(),
         tags: origin_tags(&args, device_name),
+        config: None,
     };
     let tracking = args.tracking_uri.is_some()
         || ["RAGASENSE_TRACKING_URI", "MLFLOW_TRACKING_URI"]

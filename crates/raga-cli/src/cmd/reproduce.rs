@@ -1,0 +1,134 @@
+//! `ragasense reproduce RUN_ID`: retrains a tracked run from what the server kept — its exact
+//! training config, seed and device, on the same corpus (checked by its fingerprint) — and
+//! compares the new run's metrics with the original's, epoch by epoch.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use raga_train::{EpochMetrics, RunConfig, RunOptions, run};
+use registry_server::client::RegistryClient;
+
+use super::device::{DeviceChoice, pick};
+use super::progress::Bars;
+
+/// Arguments of `ragasense reproduce`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run id on the tracking server (`ragasense train --tracking-uri` prints it).
+    run_id: String,
+    /// Registry URL (falls back to RAGASENSE_TRACKING_URI, then MLFLOW_TRACKING_URI).
+    #[arg(long)]
+    tracking_uri: Option<String>,
+    /// Corpus folder (default: the path the run trained on).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Run folder to write the reproduction to.
+    #[arg(long)]
+    out: PathBuf,
+    /// Backend (default: the one the run trained on; metrics match only on the same one).
+    #[arg(long, value_enum)]
+    device: Option<DeviceChoice>,
+}
+
+fn epochs(jsonl: &[u8]) -> Result<Vec<EpochMetrics>> {
+    String::from_utf8_lossy(jsonl)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).context("parsing metrics.jsonl"))
+        .collect()
+}
+
+pub fn run_cmd(args: Args) -> Result<()> {
+    let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
+    let (config, original): (RunConfig, Vec<EpochMetrics>) = super::block_on(async {
+        let run = client.get_run(&args.run_id).await.with_context(|| format!("run {}", args.run_id))?;
+        let uri = run["info"]["artifact_uri"].as_str().context("the run has no artifact URI")?.to_string();
+        let config =
+            client.download_artifact(&uri, "config.json").await.context("downloading config.json")?;
+        let metrics =
+            client.download_artifact(&uri, "metrics.jsonl").await.context("downloading metrics.jsonl")?;
+        Ok((serde_json::from_slice(&config).context("parsing config.json")?, epochs(&metrics)?))
+    })?;
+    let train_config = config.train_config()?;
+    if config.features != raga_dsp::FeatureConfig::default()
+        || config.features_version != raga_dsp::FEATURES_VERSION
+    {
+        bail!(
+            "run {} used other feature settings (features version {}, this build computes version {}); \
+             reproduce it with the ragasense version that trained it",
+            args.run_id,
+            config.features_version,
+            raga_dsp::FEATURES_VERSION
+        );
+    }
+    let data = args.data.clone().unwrap_or_else(|| PathBuf::from(&config.data));
+    if let Some(recorded) = config.tags.get("dataset_fingerprint") {
+        let now = super::train::dataset_fingerprint(&data);
+        if &now != recorded {
+            bail!(
+                "the corpus at {} is not the one run {} trained on (fingerprint {now}, recorded {recorded}); \
+                 render it again with the seeds in its metadata.csv or pass --data",
+                data.display(),
+                args.run_id
+            );
+        }
+    }
+    let choice = args.device.or(match config.device.as_str() {
+        "flex" => Some(DeviceChoice::Flex),
+        "wgpu" => Some(DeviceChoice::Wgpu),
+        _ => None,
+    });
+    let (device, device_name) = pick(choice);
+    let mut tags = config.tags.clone();
+    tags.insert("reproduces".into(), args.run_id.clone());
+    let options = RunOptions {
+        data: data.clone(),
+        profile: train_config.profile.clone(),
+        seed: config.seed,
+        out: args.out.clone(),
+        epochs: None,
+        device_name: device_name.to_string(),
+        tags,
+        config: Some(train_config),
+    };
+    eprintln!("reproducing run {} on {device_name} into {}", args.run_id, args.out.display());
+    run(&options, &device, &mut Bars::default())
+        .with_context(|| format!("training on {}", data.display()))?;
+    let new =
+        epochs(&std::fs::read(args.out.join("metrics.jsonl")).context("reading the new metrics.jsonl")?)?;
+
+    // Timings differ from run to run; losses and scores must not.
+    let mut differences = Vec::new();
+    if new.len() != original.len() {
+        differences.push(format!("{} epochs, the original ran {}", new.len(), original.len()));
+    }
+    for (a, b) in original.iter().zip(&new) {
+        for (name, x, y) in [
+            ("train_loss", a.train_loss, b.train_loss),
+            ("train_accuracy", a.train_accuracy, b.train_accuracy),
+            ("val_loss", a.val_loss, b.val_loss),
+            ("val_accuracy", a.val_accuracy, b.val_accuracy),
+            ("val_macro_f1", a.val_macro_f1, b.val_macro_f1),
+        ] {
+            if (x - y).abs() > 1e-9 * x.abs().max(1.0) {
+                differences.push(format!("epoch {}: {name} {y} vs {x}", a.epoch));
+            }
+        }
+    }
+    if differences.is_empty() {
+        println!(
+            "reproduced     run {} in {}: {} epochs, every loss and score matches the original",
+            args.run_id,
+            args.out.display(),
+            new.len()
+        );
+        Ok(())
+    } else {
+        bail!(
+            "the reproduction in {} differs from run {}: {}",
+            args.out.display(),
+            args.run_id,
+            differences.join("; ")
+        )
+    }
+}

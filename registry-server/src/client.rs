@@ -61,6 +61,11 @@ fn api_error(status: u16, text: String) -> ClientError {
     }
 }
 
+/// `[{"key": k, "value": v}, …]`, MLflow's shape for tags and params.
+fn key_values(pairs: &[(String, String)]) -> Vec<Value> {
+    pairs.iter().map(|(k, v)| json!({"key": k, "value": v})).collect()
+}
+
 /// A registry stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Stage {
@@ -144,12 +149,33 @@ impl RegistryClient {
     /// `explicit` (the `--tracking-uri` flag), else `RAGASENSE_TRACKING_URI`, else
     /// `MLFLOW_TRACKING_URI`, else `http://127.0.0.1:5000`.
     pub fn from_env(explicit: Option<&str>) -> Result<Self, ClientError> {
-        let uri = explicit
+        Self::new(&Self::configured_uri(explicit).unwrap_or_else(|| "http://127.0.0.1:5000".into()))
+    }
+
+    /// `explicit`, else `RAGASENSE_TRACKING_URI`, else `MLFLOW_TRACKING_URI` (empty counts as
+    /// unset); `None` when the user named no server.
+    pub fn configured_uri(explicit: Option<&str>) -> Option<String> {
+        explicit
             .map(str::to_string)
             .or_else(|| std::env::var("RAGASENSE_TRACKING_URI").ok().filter(|s| !s.is_empty()))
             .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok().filter(|s| !s.is_empty()))
-            .unwrap_or_else(|| "http://127.0.0.1:5000".into());
-        Self::new(&uri)
+    }
+
+    /// Maps a failed connection to [`ClientError::Transport`] naming this server.
+    fn transport(&self) -> impl Fn(reqwest::Error) -> ClientError + '_ {
+        |source| ClientError::Transport { uri: self.base.clone(), source }
+    }
+
+    /// URL of `path` under a run's `artifact_uri` (`mlflow-artifacts:/<exp>/<run>/artifacts`)
+    /// on the `mlflow-artifacts` proxy.
+    fn proxy_url(&self, artifact_uri: &str, path: &str) -> Result<String, ClientError> {
+        let root = artifact_uri
+            .strip_prefix("mlflow-artifacts:")
+            .ok_or_else(|| {
+                ClientError::Decode(format!("artifact URI {artifact_uri} is not served by the proxy"))
+            })?
+            .trim_start_matches('/');
+        Ok(format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", self.base))
     }
 
     /// Names the person acting (recorded in the stage/alias history).
@@ -178,11 +204,9 @@ impl RegistryClient {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp =
-            req.send().await.map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        let resp = req.send().await.map_err(self.transport())?;
         let status = resp.status();
-        let text =
-            resp.text().await.map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        let text = resp.text().await.map_err(self.transport())?;
         if !status.is_success() {
             return Err(api_error(status.as_u16(), text));
         }
@@ -373,31 +397,25 @@ impl RegistryClient {
         struct Got {
             experiment: Exp,
         }
-        #[derive(Deserialize)]
-        struct Created {
-            experiment_id: String,
-        }
-        let path = "/api/2.0/mlflow/experiments/get-by-name";
-        match self
-            .call::<Got>(reqwest::Method::GET, path, &[("experiment_name", name.to_string())], None)
-            .await
-        {
-            Ok(got) => return Ok(got.experiment.experiment_id),
+        let lookup = || async {
+            let q = [("experiment_name", name.to_string())];
+            let got: Got =
+                self.call(reqwest::Method::GET, "/api/2.0/mlflow/experiments/get-by-name", &q, None).await?;
+            Ok::<_, ClientError>(got.experiment.experiment_id)
+        };
+        match lookup().await {
             Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {}
-            Err(e) => return Err(e),
+            found => return found,
         }
         let body = json!({"name": name});
         match self
-            .call::<Created>(reqwest::Method::POST, "/api/2.0/mlflow/experiments/create", &[], Some(body))
+            .call::<Exp>(reqwest::Method::POST, "/api/2.0/mlflow/experiments/create", &[], Some(body))
             .await
         {
-            Ok(c) => Ok(c.experiment_id),
+            Ok(created) => Ok(created.experiment_id),
             // Created by someone else in between: read it back.
             Err(ClientError::Api { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {
-                let got: Got = self
-                    .call(reqwest::Method::GET, path, &[("experiment_name", name.to_string())], None)
-                    .await?;
-                Ok(got.experiment.experiment_id)
+                lookup().await
             }
             Err(e) => Err(e),
         }
@@ -423,9 +441,8 @@ impl RegistryClient {
         struct R {
             run: Run,
         }
-        let tags: Vec<Value> = tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
         let body = json!({"experiment_id": experiment_id, "run_name": run_name,
-                          "start_time": start_time_ms, "tags": tags});
+                          "start_time": start_time_ms, "tags": key_values(tags)});
         let r: R = self.call(reqwest::Method::POST, "/api/2.0/mlflow/runs/create", &[], Some(body)).await?;
         Ok(r.run.info.run_id)
     }
@@ -439,7 +456,8 @@ impl RegistryClient {
         }
     }
 
-    /// `runs/log-batch`: metrics as (key, value, timestamp ms, step), params and tags.
+    /// `runs/log-batch`: metrics as (key, value, timestamp ms, step), params and tags, in as
+    /// many calls as the server's limits need (1000 metrics, 100 params, 100 tags per call).
     /// Logging the same metric point or the same param value again changes nothing.
     pub async fn log_batch(
         &self,
@@ -453,19 +471,14 @@ impl RegistryClient {
             let value = if v.is_finite() { json!(v) } else { json!(v.to_string()) };
             json!({"key": k, "value": value, "timestamp": t, "step": s})
         };
-        let kv = |(k, v): &(String, String)| json!({"key": k, "value": v});
-        // The server takes at most 1000 metrics, 100 params and 100 tags per call.
-        for (i, chunk) in metrics.chunks(1000).enumerate() {
-            let (p, t) = if i == 0 { (params, tags) } else { (&[][..], &[][..]) };
-            let body = json!({"run_id": run_id, "metrics": chunk.iter().map(metric).collect::<Vec<_>>(),
-                              "params": p.iter().map(kv).collect::<Vec<_>>(),
-                              "tags": t.iter().map(kv).collect::<Vec<_>>()});
-            self.call::<Value>(reqwest::Method::POST, "/api/2.0/mlflow/runs/log-batch", &[], Some(body))
-                .await?;
-        }
-        if metrics.is_empty() && !(params.is_empty() && tags.is_empty()) {
-            let body = json!({"run_id": run_id, "params": params.iter().map(kv).collect::<Vec<_>>(),
-                              "tags": tags.iter().map(kv).collect::<Vec<_>>()});
+        let (metrics, params, tags) = (metrics.chunks(1000), params.chunks(100), tags.chunks(100));
+        let calls = metrics.len().max(params.len()).max(tags.len());
+        let (mut metrics, mut params, mut tags) = (metrics, params, tags);
+        for _ in 0..calls {
+            let body = json!({"run_id": run_id,
+                              "metrics": metrics.next().unwrap_or_default().iter().map(metric).collect::<Vec<_>>(),
+                              "params": key_values(params.next().unwrap_or_default()),
+                              "tags": key_values(tags.next().unwrap_or_default())});
             self.call::<Value>(reqwest::Method::POST, "/api/2.0/mlflow/runs/log-batch", &[], Some(body))
                 .await?;
         }
@@ -487,20 +500,8 @@ impl RegistryClient {
         path: &str,
         bytes: Vec<u8>,
     ) -> Result<(), ClientError> {
-        let root = artifact_uri
-            .strip_prefix("mlflow-artifacts:")
-            .ok_or_else(|| {
-                ClientError::Decode(format!("artifact URI {artifact_uri} is not served by the proxy"))
-            })?
-            .trim_start_matches('/');
-        let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", self.base);
-        let resp = self
-            .http
-            .put(&url)
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        let url = self.proxy_url(artifact_uri, path)?;
+        let resp = self.http.put(&url).body(bytes).send().await.map_err(self.transport())?;
         if !resp.status().is_success() {
             let status = resp.status().as_u16();
             return Err(api_error(status, resp.text().await.unwrap_or_default()));
@@ -541,8 +542,7 @@ impl RegistryClient {
         struct R {
             model_version: ModelVersion,
         }
-        let tags: Vec<Value> = tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
-        let body = json!({"name": name, "source": source, "run_id": run_id, "tags": tags});
+        let body = json!({"name": name, "source": source, "run_id": run_id, "tags": key_values(tags)});
         let r: R = self
             .call(reqwest::Method::POST, "/api/2.0/mlflow/model-versions/create", &[], Some(body))
             .await?;
@@ -554,12 +554,7 @@ impl RegistryClient {
     /// serves nothing.
     pub async fn published_version(&self, name: &str, selector: &str) -> Result<Option<String>, ClientError> {
         let url = format!("{}/v1/models/{name}/{selector}/manifest.json", self.base);
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport { uri: self.base.clone(), source })?;
+        let resp = self.http.get(&url).send().await.map_err(self.transport())?;
         if !resp.status().is_success() {
             return Ok(None);
         }
@@ -604,19 +599,12 @@ impl RegistryClient {
 
     /// Downloads one artifact of a run (see [`upload_artifact`](Self::upload_artifact)).
     pub async fn download_artifact(&self, artifact_uri: &str, path: &str) -> Result<Vec<u8>, ClientError> {
-        let root = artifact_uri
-            .strip_prefix("mlflow-artifacts:")
-            .ok_or_else(|| {
-                ClientError::Decode(format!("artifact URI {artifact_uri} is not served by the proxy"))
-            })?
-            .trim_start_matches('/');
-        let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{path}", self.base);
-        let transport = |source| ClientError::Transport { uri: self.base.clone(), source };
-        let resp = self.http.get(&url).send().await.map_err(transport)?;
-        let status = resp.status().as_u16();
+        let url = self.proxy_url(artifact_uri, path)?;
+        let resp = self.http.get(&url).send().await.map_err(self.transport())?;
         if !resp.status().is_success() {
+            let status = resp.status().as_u16();
             return Err(api_error(status, resp.text().await.unwrap_or_default()));
         }
-        Ok(resp.bytes().await.map_err(transport)?.to_vec())
+        Ok(resp.bytes().await.map_err(self.transport())?.to_vec())
     }
 }

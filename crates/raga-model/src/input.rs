@@ -116,6 +116,12 @@ impl ClipFrames {
     /// Model features of a whole clip. `cents_shift` moves every pitch relative to Sa (the
     /// trainer uses small shifts to simulate tonic-estimate errors; inference passes 0).
     pub fn new(features: &Features, cents_shift: f32) -> Self {
+        Self::with_context(features, cents_shift, 0..features.frames)
+    }
+
+    /// Like [`new`](Self::new), with the windows' context summarising only `context` frames
+    /// (see [`set_context`](Self::set_context)).
+    pub fn with_context(features: &Features, cents_shift: f32, context: Range<usize>) -> Self {
         let frames = features.frames;
         let n_mels = features.n_mels.min(N_MELS);
         let max_db = features.log_mel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -144,7 +150,7 @@ impl ClipFrames {
         }
         let mut clip =
             Self { frames, values, cents, voiced_prob: features.voiced_prob.clone(), context: Vec::new() };
-        clip.set_context(0..frames);
+        clip.set_context(context);
         clip
     }
 

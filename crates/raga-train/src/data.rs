@@ -128,14 +128,17 @@ pub fn epoch_batches(
 fn augmented_window(ex: &Example, len: usize, aug: &AugmentConfig, rng: &mut ChaCha8Rng) -> Window {
     let shift =
         if aug.cents_jitter > 0.0 { rng.random_range(-aug.cents_jitter..=aug.cents_jitter) } else { 0.0 };
-    let mut clip = ClipFrames::new(&ex.features, shift);
-    let start = if clip.frames > len { rng.random_range(0..=clip.frames - len) } else { 0 };
+    let frames = ex.features.frames;
+    let start = if frames > len { rng.random_range(0..=frames - len) } else { 0 };
     // Half the time the window is seen in a shorter context (a short upload, live input).
-    if clip.frames > len && rng.random_bool(0.5) {
-        let span = rng.random_range(len..=clip.frames);
-        let from = rng.random_range(0..=clip.frames - span);
-        clip.set_context(from..from + span);
-    }
+    let context = if frames > len && rng.random_bool(0.5) {
+        let span = rng.random_range(len..=frames);
+        let from = rng.random_range(0..=frames - span);
+        from..from + span
+    } else {
+        0..frames
+    };
+    let clip = ClipFrames::with_context(&ex.features, shift, context);
     let mut w = clip.window(start, len);
     let real = w.mask.iter().filter(|&&m| m > 0.0).count();
 

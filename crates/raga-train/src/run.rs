@@ -409,7 +409,7 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Tra
 }
 
 /// Reads JSON, naming the file in errors.
-pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
     let bytes = std::fs::read(path).map_err(|e| TrainError::io(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))
 }

@@ -152,6 +152,13 @@ pub struct EpochMetrics {
     pub best: bool,
 }
 
+impl EpochMetrics {
+    /// The epochs of a `metrics.jsonl` text (blank lines skipped).
+    pub fn parse_jsonl(text: &str) -> Result<Vec<Self>, serde_json::Error> {
+        text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect()
+    }
+}
+
 /// Clip-level results of a model on a set of examples.
 #[derive(Debug, Clone)]
 pub struct Evaluation {

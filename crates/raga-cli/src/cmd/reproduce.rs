@@ -31,18 +31,14 @@ pub struct Args {
 }
 
 fn epochs(jsonl: &[u8]) -> Result<Vec<EpochMetrics>> {
-    String::from_utf8_lossy(jsonl)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).context("parsing metrics.jsonl"))
-        .collect()
+    EpochMetrics::parse_jsonl(&String::from_utf8_lossy(jsonl)).context("parsing metrics.jsonl")
 }
 
 pub fn run_cmd(args: Args) -> Result<()> {
     let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
     let (config, original): (RunConfig, Vec<EpochMetrics>) = super::block_on(async {
-        let run = client.get_run(&args.run_id).await.with_context(|| format!("run {}", args.run_id))?;
-        let uri = run["info"]["artifact_uri"].as_str().context("the run has no artifact URI")?.to_string();
+        let uri =
+            client.run_artifact_uri(&args.run_id).await.with_context(|| format!("run {}", args.run_id))?;
         let config =
             client.download_artifact(&uri, "config.json").await.context("downloading config.json")?;
         let metrics =
@@ -73,11 +69,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
             );
         }
     }
-    let choice = args.device.or(match config.device.as_str() {
-        "flex" => Some(DeviceChoice::Flex),
-        "wgpu" => Some(DeviceChoice::Wgpu),
-        _ => None,
-    });
+    let choice = args.device.or_else(|| clap::ValueEnum::from_str(&config.device, true).ok());
     let (device, device_name) = pick(choice);
     let mut tags = config.tags.clone();
     tags.insert("reproduces".into(), args.run_id.clone());

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use raga_train::run::read_json;
 use raga_train::{EpochMetrics, RunConfig, RunSummary};
 use registry_server::client::RegistryClient;
 use serde::{Deserialize, Serialize};
@@ -28,7 +29,7 @@ pub struct TrackingState {
     pub run_id: String,
     /// The run's artifact URI.
     pub artifact_uri: String,
-    /// Params and tags sent.
+    /// Params sent (the tags go with the run when it is created).
     pub params_logged: bool,
     /// Epochs whose metrics were sent.
     pub epochs_logged: usize,
@@ -106,11 +107,6 @@ fn utc_stamp(ms: i64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Every hyperparameter under the names the reference uses (`model.d_model`,
@@ -223,9 +219,12 @@ pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str) -> Resul
             .get_or_create_experiment(&experiment_name(model))
             .await
             .context("creating the experiment")?;
-        let mut tags: Vec<(String, String)> = config.tags.clone().into_iter().collect();
-        tags.push(("mlflow.source.type".into(), "LOCAL".into()));
-        tags.push(("ragasense.run_dir".into(), run_dir.display().to_string()));
+        // Run folders from before origin tags existed still name their device.
+        let mut tags = config.tags.clone();
+        tags.entry("device".into()).or_insert_with(|| config.device.clone());
+        tags.insert("mlflow.source.type".into(), "LOCAL".into());
+        tags.insert("ragasense.run_dir".into(), run_dir.display().to_string());
+        let tags: Vec<(String, String)> = tags.into_iter().collect();
         let run_id = client
             .create_run(&experiment_id, &run_name(model, config.started_ms), config.started_ms, &tags)
             .await
@@ -245,9 +244,7 @@ pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str) -> Resul
     report.experiment_id = state.experiment_id.clone();
 
     if !state.params_logged {
-        let mut tags: Vec<(String, String)> = config.tags.clone().into_iter().collect();
-        tags.push(("device".into(), config.device.clone()));
-        client.log_batch(&state.run_id, &[], &params(&config), &tags).await.context("logging params")?;
+        client.log_batch(&state.run_id, &[], &params(&config), &[]).await.context("logging params")?;
         state.params_logged = true;
         state.save(run_dir)?;
     }
@@ -256,12 +253,8 @@ pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str) -> Resul
     // second send of the same epoch is the same point.
     let metrics_path = run_dir.join("metrics.jsonl");
     let text = std::fs::read_to_string(&metrics_path).unwrap_or_default();
-    let epochs: Vec<EpochMetrics> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(serde_json::from_str)
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("parsing {}", metrics_path.display()))?;
+    let epochs =
+        EpochMetrics::parse_jsonl(&text).with_context(|| format!("parsing {}", metrics_path.display()))?;
     let mut elapsed_ms = 0i64;
     let mut points = Vec::new();
     for m in &epochs {

@@ -114,10 +114,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
         tags: origin_tags(&args, device_name),
         config: None,
     };
-    let tracking = args.tracking_uri.is_some()
-        || ["RAGASENSE_TRACKING_URI", "MLFLOW_TRACKING_URI"]
-            .iter()
-            .any(|v| std::env::var(v).is_ok_and(|s| !s.is_empty()));
+    let tracking = RegistryClient::configured_uri(args.tracking_uri.as_deref()).is_some();
     eprintln!(
         "training profile {} on {device_name}, data {}, run folder {}",
         args.profile,

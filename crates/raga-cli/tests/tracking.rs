@@ -4,10 +4,11 @@
 //! `ragasense reproduce` retrains it from the server's record to the same metrics. Then an
 //! outage: the server is down for a second run, comes back on the same store, and
 //! `ragasense sync` stores the run exactly as an uninterrupted one (same metric points); its
-//! version is promoted, and a rollback serves the first version again.
+//! version is promoted, and a rollback serves the first version again. A training killed
+//! mid-run leaves its finished epochs on the server (live tracking).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns; a failed unwrap is a failed test
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -235,4 +236,49 @@ fn tracked_training_registers_promotes_deploys_and_survives_an_outage() {
         );
     });
     drop(srv);
+}
+
+#[test]
+fn a_killed_training_leaves_its_epochs_on_the_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("corpus");
+    synth(&data, "train", "2", "8");
+    synth(&data, "val", "1", "8");
+    let port = free_port();
+    let uri = format!("http://127.0.0.1:{port}");
+    let _srv = server(port, &tmp.path().join("store"));
+    let run_dir = tmp.path().join("run");
+    let mut args = train_args(data.to_str().unwrap(), run_dir.to_str().unwrap(), &uri);
+    let epochs = args.iter().position(|a| *a == "--epochs").unwrap() + 1;
+    args[epochs] = "500";
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ragasense"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Epoch 1 is sent before epoch 2 trains; kill the trainer once epoch 2 is reported.
+    let mut seen = Vec::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("epoch   2");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = seen.join("\n");
+    assert!(log.contains("tracking live: run "), "{log}");
+    let id = tracked_run_id(&run_dir);
+    let client = RegistryClient::new(&uri).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let r = client.get_run(&id).await.unwrap();
+        assert_eq!(r["info"]["status"], "RUNNING", "{}", r["info"]);
+        let params = r["data"]["params"].as_array().unwrap();
+        assert!(params.iter().any(|p| p["key"] == "training.epochs" && p["value"] == "500"), "{params:?}");
+        let points = client.metric_history(&id, "val_loss").await.unwrap();
+        assert!((1..=2).contains(&points.len()), "{points:?}");
+    });
 }

@@ -54,8 +54,9 @@ impl Progress for Bars {
 
     fn note(&mut self, text: &str) {
         match &self.bar {
-            Some(bar) => bar.println(format!("note: {text}")),
-            None => eprintln!("note: {text}"),
+            // A hidden bar (stderr is not a terminal) would swallow the line.
+            Some(bar) if !bar.is_hidden() => bar.println(format!("note: {text}")),
+            _ => eprintln!("note: {text}"),
         }
     }
 }

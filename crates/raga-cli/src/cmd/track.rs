@@ -6,6 +6,10 @@
 //! identical point), and files are only re-sent when their hash changed. A server that is
 //! down or restarted mid-run loses nothing: `ragasense sync RUN_DIR` finishes the job.
 //!
+//! While training, [`LiveTracking`] runs the same sync after every epoch (metrics only), so
+//! the run and its curves appear on the server as it trains and a crash keeps the epochs
+//! done; the last sync sends the files and ends the run.
+//!
 //! `ragasense sync RUN_DIR [--tracking-uri URL]`.
 
 use std::collections::BTreeMap;
@@ -13,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use raga_train::run::read_json;
-use raga_train::{EpochMetrics, RunConfig, RunSummary};
+use raga_train::{EpochMetrics, Progress, RunConfig, RunSummary};
 use registry_server::client::RegistryClient;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -46,6 +50,17 @@ pub struct TrackingState {
 const STATE_FILE: &str = "tracking.json";
 
 impl TrackingState {
+    /// Drops the state of `run_dir`: a new training in the folder is a new run, not more of
+    /// the one tracked before.
+    pub fn forget(run_dir: &Path) -> Result<()> {
+        match std::fs::remove_file(run_dir.join(STATE_FILE)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("removing {}", run_dir.join(STATE_FILE).display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The state of `run_dir` (empty when never synced).
     pub fn load(run_dir: &Path) -> Result<Self> {
         let path = run_dir.join(STATE_FILE);
@@ -203,8 +218,17 @@ fn files(run_dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Sends whatever of `run_dir` the server lacks; see the module docs.
-pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str) -> Result<SyncReport> {
+/// How much [`sync`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The run, params, tags and the epochs so far (cheap: for every epoch of a live run).
+    Metrics,
+    /// Everything: also the final scores, every file, and the end of the run.
+    All,
+}
+
+/// Sends whatever of `run_dir` the server lacks (within `scope`); see the module docs.
+pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str, scope: Scope) -> Result<SyncReport> {
     let config: RunConfig = read_json(&run_dir.join("config.json"))
         .with_context(|| format!("{} is not a training run folder", run_dir.display()))?;
     let mut state = TrackingState::load(run_dir)?;
@@ -268,6 +292,10 @@ pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str) -> Resul
         report.epochs_sent = epochs.len() - state.epochs_logged.min(epochs.len());
         state.epochs_logged = epochs.last().map_or(0, |m| m.epoch);
         state.save(run_dir)?;
+    }
+
+    if scope == Scope::Metrics {
+        return Ok(report);
     }
 
     let summary_path = run_dir.join("summary.json");
@@ -365,7 +393,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> Result<()> {
     let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
-    let r = sync(&args.run_dir, &client, &args.model_name)
+    let r = sync(&args.run_dir, &client, &args.model_name, Scope::All)
         .await
         .with_context(|| format!("syncing {} to {}", args.run_dir.display(), client.base()))?;
     println!(
@@ -381,6 +409,88 @@ pub async fn run(args: Args) -> Result<()> {
         println!("registered as {} version {version}", args.model_name);
     }
     Ok(())
+}
+
+/// A [`Progress`] that also sends each epoch to the tracking server as training goes. Best
+/// effort: a failed send is noted once and retried at the next epoch; the final sync (and
+/// `ragasense sync`) sends whatever is still missing.
+pub struct LiveTracking<'a> {
+    inner: &'a mut dyn Progress,
+    runtime: tokio::runtime::Runtime,
+    client: RegistryClient,
+    run_dir: PathBuf,
+    model: String,
+    live: bool,
+    warned: bool,
+}
+
+impl<'a> LiveTracking<'a> {
+    /// Tracks `run_dir` on `client` while showing progress through `inner`.
+    pub fn new(
+        inner: &'a mut dyn Progress,
+        client: RegistryClient,
+        run_dir: &Path,
+        model: &str,
+    ) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        Ok(Self {
+            inner,
+            runtime,
+            client,
+            run_dir: run_dir.to_path_buf(),
+            model: model.to_string(),
+            live: false,
+            warned: false,
+        })
+    }
+
+    /// Marks the live run failed (training stopped with an error); quiet when there is none.
+    pub fn fail(&mut self) {
+        let Ok(state) = TrackingState::load(&self.run_dir) else { return };
+        if state.run_id.is_empty() || state.finished || state.server != self.client.base() {
+            return;
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let _ = self.runtime.block_on(self.client.end_run(&state.run_id, "FAILED", now));
+    }
+}
+
+impl Progress for LiveTracking<'_> {
+    fn start(&mut self, phase: &str, total: u64) {
+        self.inner.start(phase, total);
+    }
+
+    fn advance(&mut self, n: u64, message: &str) {
+        self.inner.advance(n, message);
+    }
+
+    fn epoch(&mut self, metrics: &EpochMetrics) {
+        self.inner.epoch(metrics);
+        match self.runtime.block_on(sync(&self.run_dir, &self.client, &self.model, Scope::Metrics)) {
+            Ok(r) if !self.live => {
+                self.live = true;
+                self.warned = false;
+                self.inner.note(&format!("tracking live: run {} on {}", r.run_id, self.client.base()));
+            }
+            Ok(_) => {}
+            Err(e) if !self.warned => {
+                self.warned = true;
+                self.inner.note(&format!(
+                    "live tracking failed ({e:#}); retrying each epoch, the run folder keeps everything"
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+
+    fn note(&mut self, text: &str) {
+        self.inner.note(text);
+    }
 }
 
 #[cfg(test)]

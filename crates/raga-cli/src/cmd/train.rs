@@ -14,6 +14,7 @@ use registry_server::client::{RegistryClient, Stage};
 
 use super::device::{DeviceChoice, pick};
 use super::progress::Bars;
+use super::track::LiveTracking;
 
 /// Arguments of `ragasense train`.
 #[derive(Debug, clap::Args)]
@@ -121,8 +122,20 @@ pub fn run_cmd(args: Args) -> Result<()> {
         args.data.display(),
         args.out.display()
     );
-    let summary = run(&options, &device, &mut Bars::default())
-        .with_context(|| format!("training on {}", args.data.display()))?;
+    super::track::TrackingState::forget(&args.out)?;
+    let mut bars = Bars::default();
+    let summary = if tracking {
+        let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
+        let mut live = LiveTracking::new(&mut bars, client, &args.out, &args.model_name)?;
+        let result = run(&options, &device, &mut live);
+        if result.is_err() {
+            live.fail();
+        }
+        result
+    } else {
+        run(&options, &device, &mut bars)
+    }
+    .with_context(|| format!("training on {}", args.data.display()))?;
     let trained_at = Instant::now();
     let r = &summary.report;
     println!("run folder     {}", summary.run_dir);
@@ -173,8 +186,8 @@ async fn track_and_register(
     summary: &RunSummary,
     trained_at: Instant,
 ) -> Result<()> {
-    use super::track::sync;
-    let report = sync(&args.out, client, &args.model_name).await?;
+    use super::track::{Scope, sync};
+    let report = sync(&args.out, client, &args.model_name, Scope::All).await?;
     println!(
         "tracked        run {} in experiment {} on {}",
         report.run_id,

@@ -18,7 +18,7 @@ use raga_model::package::{
 use raga_model::{Classifier, StatsAccumulator, Tradition};
 use raga_synth::{RAGAS, RenderOptions, Split, clip_seed};
 use raga_train::TrainConfig;
-use raga_train::data::{AugmentConfig, Example, epoch_batches};
+use raga_train::data::{EpochPlan, Example, epoch_batches};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -56,12 +56,7 @@ fn main() -> Result<()> {
         let t = Instant::now();
         let f = raga_dsp::extract(&clip.samples, raga_synth::SAMPLE_RATE, 1, &features_config)?;
         feature_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-        examples.push(Example {
-            features: Arc::new(f),
-            label: i,
-            tradition: Tradition::Unknown,
-            rel: raga.id.into(),
-        });
+        examples.push(Example::new(Arc::new(f), i, Tradition::Unknown, raga.id.into(), Some(clip.tonic_hz)));
     }
     let features_ms = median(&mut feature_ms);
 
@@ -79,14 +74,7 @@ fn main() -> Result<()> {
         let params = model.num_params();
         let mut optim = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
         let loss_fn = CrossEntropyLossConfig::new().with_smoothing(Some(0.1)).init(&ad);
-        let batches = epoch_batches(
-            &examples,
-            config.model.window_frames,
-            64,
-            config.batch_size,
-            &AugmentConfig::new(),
-            3,
-        );
+        let batches = epoch_batches(&examples, &EpochPlan { windows_per_clip: 64, ..config.epoch_plan() }, 3);
         let mut timed_windows = 0usize;
         let mut started = Instant::now();
         for (k, batch) in batches.iter().take(steps + 2).enumerate() {

@@ -183,12 +183,22 @@ fn train_package_classify_evaluate() {
             assert!(a["timings_ms"][k].as_f64().unwrap() >= 0.0);
         }
         assert!(a["tonic_hz"].as_f64().unwrap() > 50.0);
+        // The model checked every candidate tonic of the estimator and answers from one of them.
+        let candidates = a["tonic_candidates"].as_array().unwrap();
+        assert_eq!(candidates.len(), raga_dsp::TONIC_CANDIDATES, "{a}");
+        assert!(candidates.iter().any(|c| c["tonic_hz"] == a["tonic_hz"]), "{a}");
+        assert!(candidates.iter().all(|c| (0.0..=1.0).contains(&c["check"].as_f64().unwrap())), "{a}");
+        assert_eq!(
+            a["tonic_confidence"],
+            candidates.iter().find(|c| c["tonic_hz"] == a["tonic_hz"]).unwrap()["check"]
+        );
     }
 
     // The performer's Sa, when the user knows it, replaces the estimate.
     let out = run_ok(&["classify", "--model", &format!("{p}/int8"), "--tonic", "146.8", "--json", &clips[0]]);
     let given: Value = serde_json::from_str(&out).unwrap();
     assert!((given["tonic_hz"].as_f64().unwrap() - 146.8).abs() < 1e-3, "{given}");
+    assert_eq!(given["tonic_candidates"].as_array().unwrap().len(), 1, "{given}");
     let err = run_err(&["classify", "--model", &format!("{p}/int8"), "--tonic", "0", &clips[0]]);
     assert!(err.contains("positive frequency"), "{err}");
 

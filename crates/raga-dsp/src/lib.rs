@@ -31,7 +31,7 @@ pub use pitch::{
     HIST_BINS, NOTE_SUMMARY_FEATURES, NOTES, cents_from_tonic, note_summary, pitch_class_histogram,
 };
 pub use resample::{resample, to_mono};
-pub use tonic::{TonicConfig, estimate_tonic};
+pub use tonic::{TONIC_CANDIDATES, TonicCandidate, TonicConfig, estimate_tonic, tonic_candidates};
 
 use serde::{Deserialize, Serialize};
 
@@ -94,8 +94,12 @@ pub struct Features {
     pub f0_hz: Vec<f32>,
     /// Probability that the frame is voiced.
     pub voiced_prob: Vec<f32>,
-    /// Estimated tonic (Sa) in Hz.
+    /// Estimated tonic (Sa) in Hz: the first of `tonic_candidates`, or the one given.
     pub tonic_hz: f32,
+    /// The tonic estimator's best few candidates, best first (just the given tonic after
+    /// [`with_tonic`](Self::with_tonic)); a classifier may verify them and pick another.
+    #[serde(default)]
+    pub tonic_candidates: Vec<TonicCandidate>,
     /// Pitch relative to the tonic in cents per frame (unfolded), `None` where unvoiced.
     pub cents: Vec<Option<f32>>,
     /// Folded pitch-class histogram relative to the tonic: [`HIST_BINS`] bins of 10 cents,
@@ -117,6 +121,7 @@ impl Features {
             return Err(DspError::Config(format!("tonic {tonic_hz} Hz must be a positive frequency")));
         }
         self.tonic_hz = tonic_hz;
+        self.tonic_candidates = vec![TonicCandidate { hz: tonic_hz, score: 0.0 }];
         self.cents = cents_from_tonic(&self.f0_hz, tonic_hz);
         self.pitch_class_hist = pitch_class_histogram(&self.cents, &self.voiced_prob);
         Ok(self)
@@ -146,7 +151,9 @@ pub fn features_at_rate(audio: &[f32], config: &FeatureConfig) -> Result<Feature
     let log_mel = log_mel(audio, &bank, &config.mel);
     let split = suppress_drone(audio, config.mel.n_fft, config.mel.hop_length, config.drone_suppression);
     let track = pyin(&split.melody, config.sample_rate, &config.f0)?;
-    let tonic_hz = estimate_tonic(&track, &split, config.sample_rate, &config.tonic);
+    let tonic_candidates =
+        tonic_candidates(&track, &split, config.sample_rate, &config.tonic, TONIC_CANDIDATES);
+    let tonic_hz = tonic_candidates.first().map_or(0.0, |c| c.hz);
     let cents = cents_from_tonic(&track.f0_hz, tonic_hz);
     let pitch_class_hist = pitch_class_histogram(&cents, &track.voiced_prob);
     let frames = track.f0_hz.len();
@@ -160,6 +167,7 @@ pub fn features_at_rate(audio: &[f32], config: &FeatureConfig) -> Result<Feature
         f0_hz: track.f0_hz,
         voiced_prob: track.voiced_prob,
         tonic_hz,
+        tonic_candidates,
         cents,
         pitch_class_hist,
     })

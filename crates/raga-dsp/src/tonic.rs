@@ -168,9 +168,39 @@ fn resting_notes(track: &F0Track, fmin: f64) -> Vec<f64> {
     out
 }
 
+/// A possible tonic and how well it explains the clip.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TonicCandidate {
+    /// Frequency of Sa, Hz.
+    pub hz: f32,
+    /// Evidence for it: melody (dwelling and resting on Sa, with Pa or Ma above; peak 1 plus
+    /// half the fifth's) plus the drone's z-score weighted by [`TonicConfig::drone_weight`].
+    /// Only differences between the candidates of one clip mean anything.
+    pub score: f32,
+}
+
+/// Candidates kept per clip: the estimator's few most likely pitch classes. A downstream
+/// check (the classifier's own tonic check) can pick another than the first.
+pub const TONIC_CANDIDATES: usize = 6;
+
+/// Bins (of 10 cents) on either side of a semitone step searched for a candidate's peak.
+const REFINE_BINS: usize = 3;
+
 /// Estimates the tonic in Hz from the melody's pitch track and the steady (drone)
 /// spectrum; returns 0 when nothing is voiced.
 pub fn estimate_tonic(track: &F0Track, drone: &DroneSplit, sample_rate: u32, config: &TonicConfig) -> f32 {
+    tonic_candidates(track, drone, sample_rate, config, 1).first().map_or(0.0, |c| c.hz)
+}
+
+/// The `k` most likely tonics, best first, one per semitone step from the best (so at least
+/// 40 cents apart); empty when nothing is voiced. The first is [`estimate_tonic`]'s answer.
+pub fn tonic_candidates(
+    track: &F0Track,
+    drone: &DroneSplit,
+    sample_rate: u32,
+    config: &TonicConfig,
+    k: usize,
+) -> Vec<TonicCandidate> {
     let fmin = config.fmin as f64;
     // Pitch-class histogram of the melody relative to fmin, 10-cent bins.
     let mut hist = vec![0f64; BINS];
@@ -183,7 +213,7 @@ pub fn estimate_tonic(track: &F0Track, drone: &DroneSplit, sample_rate: u32, con
         }
     }
     if logs.is_empty() {
-        return 0.0;
+        return Vec::new();
     }
     // Where the melody dwells, plus where it holds and rests.
     let rests = resting_notes(track, fmin);
@@ -203,22 +233,44 @@ pub fn estimate_tonic(track: &F0Track, drone: &DroneSplit, sample_rate: u32, con
     let mean = folded.iter().sum::<f64>() / BINS as f64;
     let sd = (folded.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / BINS as f64).sqrt().max(1e-9);
     // Melody: Sa is where it dwells and rests, with Pa or Ma a fifth or fourth above.
-    let score = |i: usize| {
-        m(i, 0) + FIFTH_WEIGHT * m(i, 70).max(m(i, 50)) + config.drone_weight as f64 * (folded[i] - mean) / sd
-    };
-    let best = (0..BINS).max_by(|&a, &b| score(a).total_cmp(&score(b))).unwrap_or(0);
-    // Place the pitch class in the octave whose Sa sits just under the melody's centre.
+    let score: Vec<f64> = (0..BINS)
+        .map(|i| {
+            m(i, 0)
+                + FIFTH_WEIGHT * m(i, 70).max(m(i, 50))
+                + config.drone_weight as f64 * (folded[i] - mean) / sd
+        })
+        .collect();
+    // The best pitch class, then the best bin near each other semitone from it: estimates
+    // go wrong by whole notes of the scale (Ma or Pa taken for Sa), not by odd cents.
+    let best = (0..BINS).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
+    let mut picked: Vec<usize> = (0..12)
+        .map(|semitone| {
+            let centre = BINS + best + 10 * semitone;
+            (centre - REFINE_BINS..=centre + REFINE_BINS)
+                .map(|b| b % BINS)
+                .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+                .unwrap_or(centre % BINS)
+        })
+        .collect();
+    picked.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    picked.truncate(k);
+    // Place each pitch class in the octave whose Sa sits just under the melody's centre.
     logs.sort_by(f64::total_cmp);
     let q = |f: f64| logs[((logs.len() - 1) as f64 * f).round() as usize];
     let target = 0.5 * (q(0.1) + q(0.9)) - SA_UNDER_CENTRE_CENTS;
-    let pc = best as f64 * 10.0;
     let top = 1200.0 * (config.fmax as f64 / fmin).log2();
-    let chosen = (-3..=3)
-        .map(|k| pc + 1200.0 * k as f64)
-        .filter(|c| (-1e-9..=top + 1e-9).contains(c))
-        .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
-        .unwrap_or(pc);
-    (fmin * 2f64.powf(chosen / 1200.0)) as f32
+    picked
+        .into_iter()
+        .map(|bin| {
+            let pc = bin as f64 * 10.0;
+            let chosen = (-3..=3)
+                .map(|k| pc + 1200.0 * k as f64)
+                .filter(|c| (-1e-9..=top + 1e-9).contains(c))
+                .min_by(|a, b| (a - target).abs().total_cmp(&(b - target).abs()))
+                .unwrap_or(pc);
+            TonicCandidate { hz: (fmin * 2f64.powf(chosen / 1200.0)) as f32, score: score[bin] as f32 }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -285,6 +337,27 @@ mod tests {
         let track = melody(sa, &[0, 2, 4, 0, 7, 9, 7, 0, 4, 2, 0]);
         let est = estimate_tonic(&track, &drone(sa, &[]), SR, &TonicConfig::default());
         assert!(cents_off(est, sa).abs() < 30.0, "{est}");
+    }
+
+    #[test]
+    fn candidates_are_distinct_pitch_classes_best_first() {
+        // 100 Hz is `fmin`: the best bin is 0 and the search wraps around the octave.
+        for sa in [146.8, 100.0] {
+            let track = melody(sa, &[0, 7, 4, 7, 2, 7, 0, 9, 11, 12]);
+            let split = drone(sa, &[0.5, 1.0, 1.0, 0.75]);
+            let config = TonicConfig::default();
+            let c = tonic_candidates(&track, &split, SR, &config, TONIC_CANDIDATES);
+            assert_eq!(c.len(), TONIC_CANDIDATES);
+            assert_eq!(c[0].hz, estimate_tonic(&track, &split, SR, &config));
+            assert!(cents_off(c[0].hz, sa).abs() < 30.0, "{c:?}");
+            for (i, a) in c.iter().enumerate() {
+                for b in &c[i + 1..] {
+                    assert!(a.score >= b.score);
+                    let d = cents_off(a.hz, b.hz as f64).rem_euclid(1200.0);
+                    assert!(d.min(1200.0 - d) >= 35.0, "{a:?} {b:?}");
+                }
+            }
+        }
     }
 
     #[test]

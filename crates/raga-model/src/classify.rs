@@ -14,6 +14,11 @@ use crate::package::{Manifest, load_model};
 /// Windows per forward pass.
 const INFER_BATCH: usize = 8;
 
+/// Weight of the tonic estimator's evidence (its score minus the best candidate's) against
+/// the log of the model's tonic check when picking a candidate tonic. Chosen on the
+/// validation split of the acceptance corpus (see `docs/ARCHITECTURE.md`).
+pub const TONIC_PRIOR_WEIGHT: f32 = 0.5;
+
 /// A raga and its probability.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RagaScore {
@@ -36,6 +41,71 @@ pub struct Prediction {
     pub probabilities: Vec<f32>,
     /// Model windows the clip was cut into.
     pub windows: usize,
+    /// The tonic (Sa) the answer is relative to, Hz: the candidate the model's tonic check
+    /// chose, else the estimated (or given) one.
+    pub tonic_hz: f32,
+    /// The model's mean probability that its windows are seen from the true Sa; `None` for
+    /// models without the tonic check.
+    pub tonic_confidence: Option<f32>,
+    /// Every candidate tonic the model weighed, best estimator evidence first (one entry
+    /// without the tonic check).
+    pub tonic_candidates: Vec<TonicCheck>,
+}
+
+/// How one candidate tonic fared.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TonicCheck {
+    /// The candidate Sa, Hz.
+    pub tonic_hz: f32,
+    /// The estimator's evidence relative to its best candidate (0 for the best, ≤ 0 else).
+    pub prior: f32,
+    /// The model's mean probability that the windows are seen from the true Sa.
+    pub check: Option<f32>,
+}
+
+/// A clip seen from one candidate tonic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TonicView {
+    /// The candidate Sa, Hz.
+    pub tonic_hz: f32,
+    /// The tonic estimator's score for it minus the best candidate's (0 for the best, ≤ 0 else).
+    pub prior: f32,
+    /// The windows that cover the clip, pitch relative to this Sa.
+    pub windows: Vec<Window>,
+}
+
+/// The views a clip is classified by: one per tonic candidate of `features` when the model
+/// checks tonics, else only the estimated (or given) tonic.
+pub fn tonic_views(features: &Features, window_frames: usize, tonic_check: bool) -> Vec<TonicView> {
+    let best = features.tonic_candidates.first().map_or(0.0, |c| c.score);
+    let candidates: Vec<(f32, f32)> = if tonic_check && features.tonic_candidates.len() > 1 {
+        features.tonic_candidates.iter().map(|c| (c.hz, c.score - best)).collect()
+    } else {
+        vec![(features.tonic_hz, 0.0)]
+    };
+    candidates
+        .into_iter()
+        .map(|(tonic_hz, prior)| {
+            // Cents relative to the candidate = cents relative to the estimate + this shift.
+            let shift = if tonic_hz > 0.0 && features.tonic_hz > 0.0 {
+                1200.0 * (features.tonic_hz / tonic_hz).log2()
+            } else {
+                0.0
+            };
+            TonicView { tonic_hz, prior, windows: ClipFrames::new(features, shift).windows(window_frames) }
+        })
+        .collect()
+}
+
+/// One view's model output: softmax rows, `windows × outputs`, row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewProbs<'a> {
+    /// The view's Sa, Hz.
+    pub tonic_hz: f32,
+    /// See [`TonicView::prior`].
+    pub prior: f32,
+    /// Softmax rows of its windows.
+    pub probs: &'a [f32],
 }
 
 /// A model ready to classify.
@@ -70,12 +140,12 @@ impl Classifier {
         &self.device
     }
 
-    /// The windows a clip is classified by.
-    pub fn windows(&self, features: &Features) -> Vec<Window> {
-        ClipFrames::new(features, 0.0).windows(self.manifest.model.window_frames)
+    /// The views (candidate tonics and their windows) a clip is classified by.
+    pub fn views(&self, features: &Features) -> Vec<TonicView> {
+        tonic_views(features, self.manifest.model.window_frames, self.manifest.model.tonic_check)
     }
 
-    /// Softmax probabilities of a batch of windows, `[windows.len(), n_classes]`, still on the
+    /// Softmax probabilities of a batch of windows, `[windows.len(), outputs]`, still on the
     /// device (read it back with `into_data` natively or `into_data_async` in a browser).
     pub fn window_probabilities(&self, windows: &[&Window], tradition: Tradition) -> Tensor<2> {
         let traditions = vec![tradition; windows.len()];
@@ -83,17 +153,19 @@ impl Classifier {
         softmax(self.model.forward(input), 1)
     }
 
-    /// Batches of windows for [`window_probabilities`](Self::window_probabilities).
-    pub fn batches(windows: &[Window]) -> impl Iterator<Item = Vec<&Window>> {
-        windows.chunks(INFER_BATCH).map(|c| c.iter().collect())
+    /// Batches of the windows of every view, in order, for
+    /// [`window_probabilities`](Self::window_probabilities).
+    pub fn batches(views: &[TonicView]) -> Vec<Vec<&Window>> {
+        let all: Vec<&Window> = views.iter().flat_map(|v| &v.windows).collect();
+        all.chunks(INFER_BATCH).map(<[&Window]>::to_vec).collect()
     }
 
     /// Classifies a clip from its features (blocking read-back; use the pieces above in a
     /// browser).
     pub fn classify(&self, features: &Features, tradition: Tradition) -> Result<Prediction, ModelError> {
-        let windows = self.windows(features);
-        let mut probs = Vec::with_capacity(windows.len() * self.manifest.labels.len());
-        for batch in Self::batches(&windows) {
+        let views = self.views(features);
+        let mut probs = Vec::new();
+        for batch in Self::batches(&views) {
             let data = self.window_probabilities(&batch, tradition).into_data();
             let values = data
                 .convert::<f32>()
@@ -101,32 +173,76 @@ impl Classifier {
                 .map_err(|e| ModelError::Device(format!("{e:?}")))?;
             probs.extend(values);
         }
-        self.aggregate(&probs, tradition)
+        self.decide(&views, &probs, tradition)
     }
 
-    /// Averages per-window probabilities (`windows × n_classes`, row-major) into one
-    /// prediction. A known tradition restricts the answer to that tradition's ragas.
-    pub fn aggregate(&self, window_probs: &[f32], tradition: Tradition) -> Result<Prediction, ModelError> {
-        aggregate(&self.manifest.labels, &self.manifest.traditions, window_probs, tradition)
+    /// Turns the probabilities of every view's windows (in [`batches`](Self::batches) order,
+    /// `outputs` per window) into one prediction; see [`decide`].
+    pub fn decide(
+        &self,
+        views: &[TonicView],
+        probs: &[f32],
+        tradition: Tradition,
+    ) -> Result<Prediction, ModelError> {
+        let outputs = self.manifest.model.outputs();
+        let mut rest = probs;
+        let mut parts = Vec::with_capacity(views.len());
+        for v in views {
+            let len = (v.windows.len() * outputs).min(rest.len());
+            let (mine, tail) = rest.split_at(len);
+            rest = tail;
+            parts.push(ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine });
+        }
+        decide(
+            &self.manifest.labels,
+            &self.manifest.traditions,
+            self.manifest.model.tonic_check,
+            &parts,
+            tradition,
+        )
     }
 }
 
-/// See [`Classifier::aggregate`].
-pub fn aggregate(
+/// One prediction from a clip's views: with the tonic check, the view whose windows the model
+/// most believes are seen from the true Sa (weighed with the estimator's own evidence,
+/// [`TONIC_PRIOR_WEIGHT`]) is chosen; then its windows' raga probabilities are averaged. A
+/// known tradition restricts the answer to that tradition's ragas.
+pub fn decide(
     labels: &[String],
     traditions: &[Tradition],
-    window_probs: &[f32],
+    tonic_check: bool,
+    views: &[ViewProbs<'_>],
     tradition: Tradition,
 ) -> Result<Prediction, ModelError> {
     let n = labels.len();
-    if n == 0 || window_probs.is_empty() || !window_probs.len().is_multiple_of(n) {
-        return Err(ModelError::EmptyInput(format!("{} probabilities for {n} labels", window_probs.len())));
+    let outputs = n + usize::from(tonic_check);
+    let bad = |v: &ViewProbs<'_>| v.probs.is_empty() || !v.probs.len().is_multiple_of(outputs);
+    if n == 0 || views.is_empty() || views.iter().any(bad) {
+        let sizes: Vec<usize> = views.iter().map(|v| v.probs.len()).collect();
+        return Err(ModelError::EmptyInput(format!(
+            "probabilities {sizes:?} for {outputs} outputs per window"
+        )));
     }
-    let windows = window_probs.len() / n;
+    let on_tonic = |v: &ViewProbs<'_>| -> Option<f32> {
+        tonic_check.then(|| {
+            let rows = v.probs.len() / outputs;
+            v.probs.chunks_exact(outputs).map(|r| 1.0 - r[n]).sum::<f32>() / rows as f32
+        })
+    };
+    let checks: Vec<TonicCheck> = views
+        .iter()
+        .map(|v| TonicCheck { tonic_hz: v.tonic_hz, prior: v.prior, check: on_tonic(v) })
+        .collect();
+    let score = |c: &TonicCheck| c.check.map_or(0.0, |p| p.max(1e-6).ln()) + TONIC_PRIOR_WEIGHT * c.prior;
+    let best = (0..views.len()).max_by(|&a, &b| score(&checks[a]).total_cmp(&score(&checks[b]))).unwrap_or(0);
+    let chosen = &views[best];
+    let windows = chosen.probs.len() / outputs;
     let mut mean = vec![0.0f32; n];
-    for row in window_probs.chunks_exact(n) {
-        for (m, p) in mean.iter_mut().zip(row) {
-            *m += p / windows as f32;
+    for row in chosen.probs.chunks_exact(outputs) {
+        // Raga probabilities given the window is on tonic.
+        let on: f32 = row[..n].iter().sum();
+        for (m, p) in mean.iter_mut().zip(&row[..n]) {
+            *m += p / on.max(1e-12) / windows as f32;
         }
     }
     if tradition != Tradition::Unknown && traditions.contains(&tradition) {
@@ -151,6 +267,9 @@ pub fn aggregate(
         top_k,
         probabilities: mean,
         windows,
+        tonic_hz: chosen.tonic_hz,
+        tonic_confidence: checks[best].check,
+        tonic_candidates: checks,
     })
 }
 
@@ -158,19 +277,55 @@ pub fn aggregate(
 mod tests {
     use super::*;
 
+    fn labels() -> (Vec<String>, [Tradition; 3]) {
+        (
+            ["yaman", "kalyani", "mohanam"].map(String::from).to_vec(),
+            [Tradition::Hindustani, Tradition::Carnatic, Tradition::Carnatic],
+        )
+    }
+
     #[test]
-    fn aggregate_averages_and_restricts_to_tradition() {
-        let labels: Vec<String> = ["yaman", "kalyani", "mohanam"].map(String::from).to_vec();
-        let traditions = [Tradition::Hindustani, Tradition::Carnatic, Tradition::Carnatic];
+    fn decide_averages_and_restricts_to_tradition() {
+        let (labels, traditions) = labels();
         let probs = [0.6, 0.3, 0.1, 0.4, 0.5, 0.1];
-        let p = aggregate(&labels, &traditions, &probs, Tradition::Unknown).unwrap();
+        let view = [ViewProbs { tonic_hz: 150.0, prior: 0.0, probs: &probs }];
+        let p = decide(&labels, &traditions, false, &view, Tradition::Unknown).unwrap();
         assert_eq!(p.raga, "yaman");
         assert_eq!(p.windows, 2);
+        assert_eq!((p.tonic_hz, p.tonic_confidence), (150.0, None));
         assert!((p.confidence - 0.5).abs() < 1e-6);
-        let p = aggregate(&labels, &traditions, &probs, Tradition::Carnatic).unwrap();
+        let p = decide(&labels, &traditions, false, &view, Tradition::Carnatic).unwrap();
         assert_eq!(p.raga, "kalyani");
         assert!((p.confidence - 0.8).abs() < 1e-6);
         assert_eq!(p.top_k.len(), 3);
-        assert!(aggregate(&labels, &traditions, &[], Tradition::Unknown).is_err());
+        let empty = [ViewProbs { tonic_hz: 150.0, prior: 0.0, probs: &[] }];
+        assert!(decide(&labels, &traditions, false, &empty, Tradition::Unknown).is_err());
+        assert!(
+            decide(&labels, &traditions, true, &view, Tradition::Unknown).is_err(),
+            "6 values, 4 outputs"
+        );
+    }
+
+    #[test]
+    fn the_tonic_check_picks_the_view_seen_from_sa() {
+        let (labels, traditions) = labels();
+        // The estimator's favourite reads as mohanam but the model says it is off tonic.
+        let wrong = [0.0, 0.1, 0.3, 0.6];
+        let right = [0.7, 0.1, 0.0, 0.2];
+        let views = [
+            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &wrong },
+            ViewProbs { tonic_hz: 150.0, prior: -0.3, probs: &right },
+        ];
+        let p = decide(&labels, &traditions, true, &views, Tradition::Unknown).unwrap();
+        assert_eq!((p.raga.as_str(), p.tonic_hz), ("yaman", 150.0));
+        assert!((p.confidence - 0.875).abs() < 1e-6, "{p:?}");
+        assert!((p.tonic_confidence.unwrap() - 0.8).abs() < 1e-6);
+        // Far weaker estimator evidence outweighs a slightly better check.
+        let views = [
+            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &[0.0, 0.1, 0.6, 0.3] },
+            ViewProbs { tonic_hz: 150.0, prior: -3.0, probs: &right },
+        ];
+        let p = decide(&labels, &traditions, true, &views, Tradition::Unknown).unwrap();
+        assert_eq!((p.raga.as_str(), p.tonic_hz), ("mohanam", 200.0));
     }
 }

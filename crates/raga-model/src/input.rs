@@ -242,6 +242,7 @@ mod tests {
             f0_hz: vec![0.0; frames],
             voiced_prob: (0..frames).map(|t| if cents(t).is_some() { 1.0 } else { 0.0 }).collect(),
             tonic_hz: 150.0,
+            tonic_candidates: Vec::new(),
             cents: (0..frames).map(&cents).collect(),
             pitch_class_hist: vec![0.0; HIST_BINS],
         }

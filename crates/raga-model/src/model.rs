@@ -35,12 +35,32 @@ pub struct RagaModelConfig {
     /// Frames in one model window; longer clips are classified window by window.
     #[config(default = 432)]
     pub window_frames: usize,
+    /// Adds one output after the ragas: "this window is not seen from its true Sa". The
+    /// trainer shows windows shifted to wrong tonics under that label, and inference uses it
+    /// to pick among the tonic estimator's candidates (see [`crate::classify`]). Off in
+    /// packages that predate it.
+    #[config(default = false)]
+    pub tonic_check: bool,
 }
 
 impl RagaModelConfig {
     /// Tokens the encoder sees for a window of `frames` frames (the front-end strides by 4).
     pub fn tokens(frames: usize) -> usize {
         frames.div_ceil(2).div_ceil(2)
+    }
+
+    /// Fills in, on a saved config (`model` of a manifest or a run's `config.json`), the
+    /// fields added since it was written, with the values that rebuild the older network:
+    /// packages and run folders from earlier builds keep loading.
+    pub fn upgrade_saved(config: &mut serde_json::Value) {
+        if let Some(fields) = config.as_object_mut() {
+            fields.entry("tonic_check").or_insert(serde_json::Value::Bool(false));
+        }
+    }
+
+    /// Outputs of the head: the ragas, then the off-tonic score when [`tonic_check`](Self::tonic_check).
+    pub fn outputs(&self) -> usize {
+        self.n_classes + usize::from(self.tonic_check)
     }
 
     /// Checks the configuration can build a network.
@@ -94,7 +114,7 @@ impl RagaModelConfig {
                 .with_initializer(burn::nn::Initializer::Normal { mean: 0.0, std: 0.02 })
                 .init(device),
             hidden: LinearConfig::new(self.d_model, self.d_model).init(device),
-            output: LinearConfig::new(self.d_model, self.n_classes).init(device),
+            output: LinearConfig::new(self.d_model, self.outputs()).init(device),
             activation: Gelu::new(),
             dropout: DropoutConfig::new(self.dropout).init(),
         }
@@ -138,7 +158,7 @@ impl RagaModel {
     /// - `input.frame_mask`: `[batch, frames]`
     /// - `input.hist`: `[batch, HIST_FEATURES]`
     /// - `input.tradition`: `[batch]`
-    /// - output: logits `[batch, n_classes]`
+    /// - output: logits `[batch, outputs]` (see [`RagaModelConfig::outputs`])
     pub fn forward(&self, input: ModelInput) -> Tensor<2> {
         let [batch, frames, _] = input.frames.dims();
         let device = input.frames.device();

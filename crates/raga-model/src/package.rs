@@ -185,6 +185,10 @@ impl Manifest {
         if format != FORMAT {
             return Err(ModelError::Format { found: format, expected: FORMAT.to_string() });
         }
+        let mut value = value;
+        if let Some(model) = value.get_mut("model") {
+            RagaModelConfig::upgrade_saved(model);
+        }
         let manifest: Self =
             serde_json::from_value(value).map_err(|e| ModelError::Manifest(e.to_string()))?;
         manifest.check()?;
@@ -357,6 +361,7 @@ mod tests {
             f0_hz: vec![220.0; 40],
             voiced_prob: vec![1.0; 40],
             tonic_hz: 220.0,
+            tonic_candidates: Vec::new(),
             cents: (0..40).map(|t| Some((t * 30) as f32)).collect(),
             pitch_class_hist: vec![0.0; HIST_FEATURES],
         };
@@ -430,5 +435,19 @@ mod tests {
         assert!(err.contains("unsupported package format"), "{err}");
         let err = Manifest::from_json(b"{not json").unwrap_err().to_string();
         assert!(err.contains("not JSON"), "{err}");
+    }
+
+    #[test]
+    fn packages_from_before_the_tonic_check_still_load() {
+        let device = Device::flex();
+        let config = tiny_config();
+        let weights = weights_to_bytes(&config.init(&device), Quantization::F32).unwrap();
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&manifest(&config, &weights, Quantization::F32).to_json()).unwrap();
+        json["model"].as_object_mut().unwrap().remove("tonic_check");
+        let m = Manifest::from_json(&serde_json::to_vec(&json).unwrap()).unwrap();
+        assert!(!m.model.tonic_check);
+        assert_eq!(m.model.outputs(), 3);
+        assert!(load_model(&m, weights, &device).is_ok());
     }
 }

@@ -169,6 +169,7 @@ mod tests {
             f0_hz: vec![0.0; 4],
             voiced_prob: vec![1.0, 1.0, 0.0, 0.0],
             tonic_hz: tonic,
+            tonic_candidates: Vec::new(),
             cents: vec![None; 4],
             pitch_class_hist: vec![1.0 / HIST_BINS as f32; HIST_BINS],
         }

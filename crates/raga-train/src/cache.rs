@@ -3,12 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use raga_dsp::{FeatureConfig, Features};
+use raga_dsp::{FeatureConfig, Features, TonicCandidate};
 use sha2::{Digest, Sha256};
 
 use crate::TrainError;
 
-const MAGIC: &[u8; 4] = b"RSF1";
+/// Format tag; bumped whenever the layout changes (old entries are then recomputed).
+const MAGIC: &[u8; 4] = b"RSF2";
 
 /// The cache folder of one corpus and feature config.
 #[derive(Debug, Clone)]
@@ -64,6 +65,7 @@ fn encode(f: &Features) -> Vec<u8> {
         f.n_mels as u32,
         f.frames as u32,
         f.pitch_class_hist.len() as u32,
+        f.tonic_candidates.len() as u32,
     ] {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -77,6 +79,7 @@ fn encode(f: &Features) -> Vec<u8> {
         .copied()
         .chain(cents)
         .chain(f.pitch_class_hist.iter().copied())
+        .chain(f.tonic_candidates.iter().flat_map(|c| [c.hz, c.score]))
     {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -87,17 +90,18 @@ fn decode(bytes: &[u8]) -> Option<Features> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let mut words = rest.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]);
     let mut u = || words.next().map(u32::from_le_bytes);
-    let (sample_rate, hop_length, n_mels, frames, hist) =
-        (u()?, u()? as usize, u()? as usize, u()? as usize, u()? as usize);
+    let (sample_rate, hop_length, n_mels, frames, hist, candidates) =
+        (u()?, u()? as usize, u()? as usize, u()? as usize, u()? as usize, u()? as usize);
     let tonic_hz = f32::from_le_bytes(words.next()?);
     let floats: Vec<f32> = words.map(f32::from_le_bytes).collect();
-    if floats.len() != frames * n_mels + 3 * frames + hist {
+    if floats.len() != frames * n_mels + 3 * frames + hist + 2 * candidates {
         return None;
     }
     let (log_mel, rest) = floats.split_at(frames * n_mels);
     let (f0_hz, rest) = rest.split_at(frames);
     let (voiced_prob, rest) = rest.split_at(frames);
-    let (cents, hist) = rest.split_at(frames);
+    let (cents, rest) = rest.split_at(frames);
+    let (hist, candidates) = rest.split_at(hist);
     Some(Features {
         sample_rate,
         hop_length,
@@ -107,6 +111,10 @@ fn decode(bytes: &[u8]) -> Option<Features> {
         f0_hz: f0_hz.to_vec(),
         voiced_prob: voiced_prob.to_vec(),
         tonic_hz,
+        tonic_candidates: candidates
+            .chunks_exact(2)
+            .map(|c| TonicCandidate { hz: c[0], score: c[1] })
+            .collect(),
         cents: cents.iter().map(|&c| (!c.is_nan()).then_some(c)).collect(),
         pitch_class_hist: hist.to_vec(),
     })
@@ -127,6 +135,10 @@ mod tests {
             f0_hz: vec![0.0, 220.0, 221.0],
             voiced_prob: vec![0.0, 0.9, 1.0],
             tonic_hz: 146.8,
+            tonic_candidates: vec![
+                TonicCandidate { hz: 146.8, score: 2.5 },
+                TonicCandidate { hz: 195.7, score: 1.9 },
+            ],
             cents: vec![None, Some(700.0), Some(707.9)],
             pitch_class_hist: vec![0.5, 0.5],
         };

@@ -1,5 +1,6 @@
 //! A training corpus on disk: `DIR/<raga>/*.{wav,flac,mp3,ogg}` plus an optional
-//! `DIR/metadata.csv` (columns `file,raga,tradition,split`, others ignored) — the layout
+//! `DIR/metadata.csv` (columns `file,raga,tradition,split`, optionally `tonic_hz`, others
+//! ignored) — the layout
 //! `ragasense synth` writes, and one a user can build from their own recordings.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,9 @@ pub struct CorpusClip {
     pub tradition: Tradition,
     /// Its split.
     pub split: Split,
+    /// The performer's Sa in Hz when metadata gives it: the trainer then learns from pitch
+    /// relative to the true Sa (and teaches the tonic check with the estimator's wrong ones).
+    pub tonic_hz: Option<f32>,
 }
 
 /// A scanned corpus.
@@ -49,6 +53,7 @@ struct MetaRow {
     raga: Option<String>,
     tradition: Option<String>,
     split: Option<String>,
+    tonic_hz: Option<String>,
 }
 
 impl Corpus {
@@ -148,7 +153,23 @@ impl Corpus {
                 })?,
                 None => hash_split(rel),
             };
-            clips.push(CorpusClip { path: path.clone(), rel: rel.clone(), label, tradition, split });
+            let tonic_hz = match row.and_then(|m| m.tonic_hz.as_deref()).map(str::trim).filter(|t| !t.is_empty()) {
+                Some(t) => Some(t.parse::<f32>().ok().filter(|hz| hz.is_finite() && *hz > 0.0).ok_or_else(|| {
+                    TrainError::Corpus(format!(
+                        "{}: metadata.csv gives tonic_hz {t:?} for {rel}; use a frequency in Hz or leave it empty",
+                        root.display()
+                    ))
+                })?),
+                None => None,
+            };
+            clips.push(CorpusClip {
+                path: path.clone(),
+                rel: rel.clone(),
+                label,
+                tradition,
+                split,
+                tonic_hz,
+            });
         }
         let traditions = label_tradition.into_iter().map(Option::unwrap_or_default).collect();
         Ok(Self { root: root.to_path_buf(), labels, traditions, clips })
@@ -218,7 +239,7 @@ mod tests {
         touch(&dir.path().join(".cache/x.wav"));
         std::fs::write(
             dir.path().join("metadata.csv"),
-            "file,raga,tradition,split,extra\nyaman/a.wav,yaman,,test,1\nmy_raga/c.mp3,my_raga,carnatic,,\n",
+            "file,raga,tradition,split,extra,tonic_hz\nyaman/a.wav,yaman,,test,1,146.8\nmy_raga/c.mp3,my_raga,carnatic,,,\n",
         )
         .unwrap();
         let corpus = Corpus::scan(dir.path()).unwrap();
@@ -228,6 +249,7 @@ mod tests {
         assert_eq!(corpus.clips[1].rel, "yaman/a.wav");
         assert_eq!(corpus.clips[1].split, Split::Test);
         assert_eq!(corpus.clips[0].label, 1);
+        assert_eq!((corpus.clips[0].tonic_hz, corpus.clips[1].tonic_hz), (None, Some(146.8)));
     }
 
     #[test]
@@ -244,6 +266,10 @@ mod tests {
         .unwrap();
         let err = Corpus::scan(dir.path()).unwrap_err().to_string();
         assert!(err.contains("split \"holdout\""), "{err}");
+        std::fs::write(dir.path().join("metadata.csv"), "file,raga,tonic_hz\nyaman/a.wav,yaman,-3\n")
+            .unwrap();
+        let err = Corpus::scan(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("tonic_hz \"-3\""), "{err}");
         let err = Corpus::scan(&dir.path().join("missing")).unwrap_err().to_string();
         assert!(err.contains("cannot list folder"), "{err}");
     }

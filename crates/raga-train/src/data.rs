@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use burn::prelude::*;
 use raga_dsp::Features;
+#[cfg(test)]
+use raga_dsp::TonicCandidate;
 use raga_model::input::{FRAME_FEATURES, N_MELS};
 use raga_model::{ClipFrames, ModelInput, Tradition, Window};
 use rand::{Rng, SeedableRng};
@@ -25,6 +27,40 @@ pub struct Example {
     pub tradition: Tradition,
     /// Path relative to the corpus, for reports.
     pub rel: String,
+    /// Cents added to every pitch so training sees it relative to the true Sa (0 when the
+    /// true Sa is unknown and the estimate is trusted).
+    pub true_shift: f32,
+    /// Shifts (cents, like `true_shift`) that put one of the estimator's wrong tonic
+    /// candidates at Sa: the tonic check's hardest negatives.
+    pub decoys: Vec<f32>,
+}
+
+impl Example {
+    /// An example from a clip's features. With `true_tonic_hz` windows are seen from the true
+    /// Sa and the estimator's other candidates (more than 50 cents away) become decoys;
+    /// without it the estimate is trusted and its runners-up are the decoys.
+    pub fn new(
+        features: Arc<Features>,
+        label: usize,
+        tradition: Tradition,
+        rel: String,
+        true_tonic_hz: Option<f32>,
+    ) -> Self {
+        let estimate = features.tonic_hz;
+        let shift_to =
+            |hz: f32| if hz > 0.0 && estimate > 0.0 { 1200.0 * (estimate / hz).log2() } else { 0.0 };
+        let true_shift = true_tonic_hz.map_or(0.0, shift_to);
+        let decoys = features
+            .tonic_candidates
+            .iter()
+            .map(|c| shift_to(c.hz))
+            .filter(|d| {
+                let apart = (d - true_shift).rem_euclid(1200.0);
+                apart.min(1200.0 - apart) > 50.0
+            })
+            .collect();
+        Self { features, label, tradition, rel, true_shift, decoys }
+    }
 }
 
 /// How hard training perturbs its windows.
@@ -54,6 +90,11 @@ pub struct AugmentConfig {
     /// Probability of hiding the tradition (the model must also work without it).
     #[config(default = 0.5)]
     pub hide_tradition_prob: f64,
+    /// Share of windows (of a model with the tonic check) shown from a wrong Sa under the
+    /// off-tonic label: half of them at one of the estimator's wrong candidates, half at a
+    /// random other semitone.
+    #[config(default = 0.25)]
+    pub off_tonic_prob: f64,
 }
 
 impl AugmentConfig {
@@ -66,6 +107,7 @@ impl AugmentConfig {
             .with_freq_masks(0)
             .with_time_masks(0)
             .with_hide_tradition_prob(0.0)
+            .with_off_tonic_prob(0.0)
     }
 }
 
@@ -76,7 +118,7 @@ pub struct Batch {
     pub windows: Vec<Window>,
     /// Their traditions as the model sees them.
     pub traditions: Vec<Tradition>,
-    /// Their labels.
+    /// Their labels (the raga's index, or the number of ragas for an off-tonic window).
     pub labels: Vec<usize>,
 }
 
@@ -91,16 +133,25 @@ impl Batch {
     }
 }
 
+/// How an epoch's windows are drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct EpochPlan<'a> {
+    /// Frames per window.
+    pub window_frames: usize,
+    /// Random windows per clip.
+    pub windows_per_clip: usize,
+    /// Windows per batch.
+    pub batch_size: usize,
+    /// The off-tonic label (the number of ragas) when the model has the tonic check.
+    pub off_tonic_label: Option<usize>,
+    /// Perturbations.
+    pub augment: &'a AugmentConfig,
+}
+
 /// The training batches of one epoch: `windows_per_clip` random windows of every example,
 /// shuffled, cut into batches of `batch_size` (the last one may be smaller).
-pub fn epoch_batches(
-    examples: &[Example],
-    window_frames: usize,
-    windows_per_clip: usize,
-    batch_size: usize,
-    augment: &AugmentConfig,
-    seed: u64,
-) -> Vec<Batch> {
+pub fn epoch_batches(examples: &[Example], plan: &EpochPlan<'_>, seed: u64) -> Vec<Batch> {
+    let EpochPlan { window_frames, windows_per_clip, batch_size, off_tonic_label, augment } = *plan;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> =
         (0..examples.len()).flat_map(|i| std::iter::repeat_n(i, windows_per_clip)).collect();
@@ -115,19 +166,41 @@ pub fn epoch_batches(
             let mut batch = Batch { windows: Vec::new(), traditions: Vec::new(), labels: Vec::new() };
             for &i in chunk {
                 let ex = &examples[i];
-                batch.windows.push(augmented_window(ex, window_frames, augment, &mut rng));
+                let off = off_tonic_label.filter(|_| rng.random_bool(augment.off_tonic_prob.clamp(0.0, 1.0)));
+                let shift = match off {
+                    Some(_) => off_tonic_shift(ex, &mut rng),
+                    None => ex.true_shift,
+                };
+                batch.windows.push(augmented_window(ex, shift, window_frames, augment, &mut rng));
                 let hide = rng.random_bool(augment.hide_tradition_prob.clamp(0.0, 1.0));
                 batch.traditions.push(if hide { Tradition::Unknown } else { ex.tradition });
-                batch.labels.push(ex.label);
+                batch.labels.push(off.unwrap_or(ex.label));
             }
             batch
         })
         .collect()
 }
 
-fn augmented_window(ex: &Example, len: usize, aug: &AugmentConfig, rng: &mut ChaCha8Rng) -> Window {
-    let shift =
-        if aug.cents_jitter > 0.0 { rng.random_range(-aug.cents_jitter..=aug.cents_jitter) } else { 0.0 };
+/// A shift that puts a wrong tonic at Sa: one of the estimator's wrong candidates half the
+/// time (when it has any), else a random other semitone of the true Sa.
+fn off_tonic_shift(ex: &Example, rng: &mut ChaCha8Rng) -> f32 {
+    if !ex.decoys.is_empty() && rng.random_bool(0.5) {
+        ex.decoys[rng.random_range(0..ex.decoys.len())]
+    } else {
+        ex.true_shift + 100.0 * rng.random_range(1..12) as f32
+    }
+}
+
+/// A random window of `ex` with every pitch moved by `shift` cents (plus jitter), perturbed.
+fn augmented_window(
+    ex: &Example,
+    shift: f32,
+    len: usize,
+    aug: &AugmentConfig,
+    rng: &mut ChaCha8Rng,
+) -> Window {
+    let shift = shift
+        + if aug.cents_jitter > 0.0 { rng.random_range(-aug.cents_jitter..=aug.cents_jitter) } else { 0.0 };
     let frames = ex.features.frames;
     let start = if frames > len { rng.random_range(0..=frames - len) } else { 0 };
     // Half the time the window is seen in a shorter context (a short upload, live input).
@@ -182,8 +255,8 @@ mod tests {
     use raga_dsp::HIST_BINS;
 
     fn example(label: usize, frames: usize) -> Example {
-        Example {
-            features: Arc::new(Features {
+        Example::new(
+            Arc::new(Features {
                 sample_rate: 22050,
                 hop_length: 512,
                 n_mels: N_MELS,
@@ -192,21 +265,30 @@ mod tests {
                 f0_hz: vec![200.0; frames],
                 voiced_prob: vec![1.0; frames],
                 tonic_hz: 200.0,
+                tonic_candidates: Vec::new(),
                 cents: (0..frames).map(|t| Some((t * 10) as f32)).collect(),
                 pitch_class_hist: vec![0.0; HIST_BINS],
             }),
             label,
-            tradition: Tradition::Carnatic,
-            rel: format!("r/{label}.wav"),
-        }
+            Tradition::Carnatic,
+            format!("r/{label}.wav"),
+            None,
+        )
     }
 
     #[test]
     fn batches_are_deterministic_and_cover_every_clip() {
         let examples: Vec<Example> = (0..5).map(|i| example(i, 40 + i * 10)).collect();
         let aug = AugmentConfig::new();
-        let a = epoch_batches(&examples, 32, 2, 4, &aug, 7);
-        let b = epoch_batches(&examples, 32, 2, 4, &aug, 7);
+        let plan = EpochPlan {
+            window_frames: 32,
+            windows_per_clip: 2,
+            batch_size: 4,
+            off_tonic_label: None,
+            augment: &aug,
+        };
+        let a = epoch_batches(&examples, &plan, 7);
+        let b = epoch_batches(&examples, &plan, 7);
         assert_eq!(a.len(), 3);
         let labels = |bs: &[Batch]| bs.iter().flat_map(|b| b.labels.clone()).collect::<Vec<_>>();
         assert_eq!(labels(&a), labels(&b));
@@ -214,15 +296,48 @@ mod tests {
         let mut all = labels(&a);
         all.sort();
         assert_eq!(all, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
-        let c = epoch_batches(&examples, 32, 2, 4, &aug, 8);
+        let c = epoch_batches(&examples, &plan, 8);
         assert_ne!(labels(&a), labels(&c));
+    }
+
+    #[test]
+    fn off_tonic_windows_are_shifted_and_labelled() {
+        let examples: Vec<Example> = (0..4).map(|i| example(i, 32)).collect();
+        let aug = AugmentConfig::none().with_off_tonic_prob(0.5);
+        let plan = EpochPlan {
+            window_frames: 32,
+            windows_per_clip: 8,
+            batch_size: 8,
+            off_tonic_label: Some(4),
+            augment: &aug,
+        };
+        let batches = epoch_batches(&examples, &plan, 3);
+        let all: Vec<(&Window, usize)> =
+            batches.iter().flat_map(|b| b.windows.iter().zip(b.labels.iter().copied())).collect();
+        let off = all.iter().filter(|(_, l)| *l == 4).count();
+        assert!((8..=24).contains(&off), "{off} of 32 windows off tonic");
+        for (w, label) in all {
+            let on = ClipFrames::new(&examples[0].features, 0.0).window(0, 32).hist;
+            // Without augmentation only an off-tonic window's pitch-class histogram moves.
+            assert_eq!(w.hist[..120] == on[..120], label != 4);
+        }
+    }
+
+    #[test]
+    fn examples_know_their_true_sa_and_decoys() {
+        let mut f = (*example(0, 8).features).clone();
+        f.tonic_candidates = [200.0, 150.0, 300.0].map(|hz| TonicCandidate { hz, score: 0.0 }).to_vec();
+        let ex = Example::new(Arc::new(f), 0, Tradition::Unknown, "a.wav".into(), Some(150.0));
+        // Pitch 200 Hz relative to 150 Hz is 498 cents higher than relative to 200 Hz.
+        assert!((ex.true_shift - 498.04).abs() < 0.01, "{}", ex.true_shift);
+        assert_eq!(ex.decoys, [0.0]);
     }
 
     #[test]
     fn no_augmentation_keeps_the_window() {
         let ex = example(0, 32);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let w = augmented_window(&ex, 32, &AugmentConfig::none(), &mut rng);
+        let w = augmented_window(&ex, 0.0, 32, &AugmentConfig::none(), &mut rng);
         assert_eq!(w, ClipFrames::new(&ex.features, 0.0).window(0, 32));
     }
 }

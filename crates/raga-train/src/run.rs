@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::FeatureCache;
 use crate::corpus::{Corpus, CorpusClip, Split};
-use crate::data::Example;
+use crate::data::{AugmentConfig, Example};
 use crate::metrics::{ClassScore, Confusion};
 use crate::train::{EpochMetrics, TrainConfig, TrainData, evaluate, train};
 use crate::{Progress, TrainError};
@@ -75,8 +75,15 @@ pub struct RunConfig {
 impl RunConfig {
     /// The training config.
     pub fn train_config(&self) -> Result<TrainConfig, TrainError> {
-        serde_json::from_value(self.train.clone())
-            .map_err(|e| TrainError::Run(format!("config.json: train: {e}")))
+        let mut train = self.train.clone();
+        if let Some(model) = train.get_mut("model") {
+            raga_model::RagaModelConfig::upgrade_saved(model);
+        }
+        // Runs from before the tonic check: the share is unused without it.
+        if let Some(augment) = train.get_mut("augment").and_then(|a| a.as_object_mut()) {
+            augment.entry("off_tonic_prob").or_insert(serde_json::json!(AugmentConfig::new().off_tonic_prob));
+        }
+        serde_json::from_value(train).map_err(|e| TrainError::Run(format!("config.json: train: {e}")))
     }
 }
 
@@ -226,7 +233,7 @@ pub fn run(
     let score = |hide_tradition| {
         evaluate(
             &trained.model,
-            config.model.window_frames,
+            &config.model,
             &corpus.labels,
             &corpus.traditions,
             held_out,
@@ -298,12 +305,7 @@ fn load_examples(
             .par_iter()
             .map(|clip: &CorpusClip| {
                 let f = cache.features(&clip.path, features)?;
-                Ok(Example {
-                    features: Arc::new(f),
-                    label: clip.label,
-                    tradition: clip.tradition,
-                    rel: clip.rel.clone(),
-                })
+                Ok(Example::new(Arc::new(f), clip.label, clip.tradition, clip.rel.clone(), clip.tonic_hz))
             })
             .collect();
         for ex in done {

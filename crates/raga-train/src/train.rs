@@ -9,12 +9,12 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use raga_model::classify::aggregate;
+use raga_model::classify::{TonicView, ViewProbs, decide, tonic_views};
 use raga_model::package::{Quantization, load_weights, weights_to_bytes};
-use raga_model::{ClipFrames, ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
+use raga_model::{ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AugmentConfig, Example, epoch_batches};
+use crate::data::{AugmentConfig, EpochPlan, Example, epoch_batches};
 use crate::metrics::Confusion;
 use crate::{Progress, TrainError};
 
@@ -61,7 +61,7 @@ impl TrainConfig {
     /// - `small`: a narrow, shallow model that trains in minutes on two CPU cores;
     /// - `tiny`: for tests and smoke runs only.
     pub fn profile(name: &str, n_classes: usize) -> Result<Self, TrainError> {
-        let base = RagaModelConfig::new(n_classes);
+        let base = RagaModelConfig::new(n_classes).with_tonic_check(true);
         let config = match name {
             "full" => Self::new(
                 name.into(),
@@ -80,12 +80,12 @@ impl TrainConfig {
                 16,
                 1e-3,
                 1e-4,
-                45,
+                30,
                 0.1,
                 AugmentConfig::new(),
             )
-            .with_windows_per_clip(4)
-            .with_patience(12),
+            .with_windows_per_clip(5)
+            .with_patience(10),
             "tiny" => Self::new(
                 name.into(),
                 base.with_d_model(32)
@@ -108,6 +108,17 @@ impl TrainConfig {
             }
         };
         Ok(config)
+    }
+
+    /// How each epoch draws its windows.
+    pub fn epoch_plan(&self) -> EpochPlan<'_> {
+        EpochPlan {
+            window_frames: self.model.window_frames,
+            windows_per_clip: self.windows_per_clip,
+            batch_size: self.batch_size,
+            off_tonic_label: self.model.tonic_check.then_some(self.model.n_classes),
+            augment: &self.augment,
+        }
     }
 
     /// Learning rate at `step` of `total` steps (`warmup` of them warming up).
@@ -170,12 +181,13 @@ pub struct Evaluation {
     pub predictions: Vec<(String, usize, usize, f32)>,
 }
 
-/// Scores `model` on `examples`, clip by clip (windows averaged). Each clip's tradition (from
-/// the corpus metadata, `Unknown` where it has none) is given to the model unless
-/// `hide_tradition`.
+/// Scores `model` on `examples` as inference would: clip by clip, every tonic candidate's
+/// windows (when the model checks tonics) through [`decide`]. Each clip's tradition (from the
+/// corpus metadata, `Unknown` where it has none) is given to the model unless
+/// `hide_tradition`. The loss is the cross-entropy of the chosen view's windows.
 pub fn evaluate(
     model: &RagaModel,
-    window_frames: usize,
+    config: &RagaModelConfig,
     labels: &[String],
     traditions: &[Tradition],
     examples: &[Example],
@@ -183,64 +195,60 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<Evaluation, TrainError> {
     let tradition_of = |ex: &Example| if hide_tradition { Tradition::Unknown } else { ex.tradition };
-    let n = labels.len();
-    let mut confusion = Confusion::new(n);
+    let outputs = config.outputs();
+    let mut confusion = Confusion::new(labels.len());
     let mut predictions = Vec::with_capacity(examples.len());
     let (mut loss_sum, mut loss_windows) = (0.0f64, 0usize);
     // Windows of several clips share a forward pass.
-    let mut pending: Vec<(usize, Vec<Window>)> = Vec::new();
-    let mut pending_windows = 0;
-    let flush = |pending: &mut Vec<(usize, Vec<Window>)>,
-                 confusion: &mut Confusion,
-                 predictions: &mut Vec<(String, usize, usize, f32)>,
-                 loss_sum: &mut f64,
-                 loss_windows: &mut usize|
-     -> Result<(), TrainError> {
+    let mut pending: Vec<(usize, Vec<TonicView>)> = Vec::new();
+    let mut flush = |pending: &mut Vec<(usize, Vec<TonicView>)>| -> Result<(), TrainError> {
         if pending.is_empty() {
             return Ok(());
         }
-        let windows: Vec<&Window> = pending.iter().flat_map(|(_, w)| w.iter()).collect();
+        let windows: Vec<&Window> =
+            pending.iter().flat_map(|(_, v)| v.iter().flat_map(|v| &v.windows)).collect();
         let traditions_in: Vec<Tradition> = pending
             .iter()
-            .flat_map(|(i, w)| std::iter::repeat_n(tradition_of(&examples[*i]), w.len()))
+            .flat_map(|(i, v)| {
+                std::iter::repeat_n(tradition_of(&examples[*i]), v.iter().map(|v| v.windows.len()).sum())
+            })
             .collect();
-        let logits = model.forward(ModelInput::from_windows(&windows, &traditions_in, device));
-        let targets: Vec<i64> = pending
-            .iter()
-            .flat_map(|(i, w)| std::iter::repeat_n(examples[*i].label as i64, w.len()))
-            .collect();
-        let count = targets.len();
-        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [count]), device);
-        let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), targets);
-        let probs = softmax(logits, 1)
+        let probs = softmax(model.forward(ModelInput::from_windows(&windows, &traditions_in, device)), 1)
             .into_data()
             .try_to_vec::<f32>()
             .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-        let loss: f32 =
-            loss.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?[0];
-        *loss_sum += f64::from(loss) * count as f64;
-        *loss_windows += count;
-        let mut offset = 0;
-        for (i, w) in pending.drain(..) {
-            let rows = &probs[offset * n..(offset + w.len()) * n];
-            offset += w.len();
-            let p = aggregate(labels, traditions, rows, tradition_of(&examples[i]))?;
+        let mut rest = probs.as_slice();
+        for (i, views) in pending.drain(..) {
+            let ex = &examples[i];
+            let mut parts = Vec::with_capacity(views.len());
+            for v in &views {
+                let (mine, tail) = rest.split_at((v.windows.len() * outputs).min(rest.len()));
+                rest = tail;
+                parts.push(ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine });
+            }
+            let p = decide(labels, traditions, config.tonic_check, &parts, tradition_of(ex))?;
+            let chosen = parts.iter().find(|v| v.tonic_hz == p.tonic_hz).unwrap_or(&parts[0]);
+            for row in chosen.probs.chunks_exact(outputs) {
+                loss_sum -= f64::from(row[ex.label].max(1e-12)).ln();
+                loss_windows += 1;
+            }
             let predicted = labels.iter().position(|l| *l == p.raga).unwrap_or(0);
-            confusion.add(examples[i].label, predicted);
-            predictions.push((examples[i].rel.clone(), examples[i].label, predicted, p.confidence));
+            confusion.add(ex.label, predicted);
+            predictions.push((ex.rel.clone(), ex.label, predicted, p.confidence));
         }
         Ok(())
     };
+    let mut pending_windows = 0;
     for (i, ex) in examples.iter().enumerate() {
-        let windows = ClipFrames::new(&ex.features, 0.0).windows(window_frames);
-        pending_windows += windows.len();
-        pending.push((i, windows));
+        let views = tonic_views(&ex.features, config.window_frames, config.tonic_check);
+        pending_windows += views.iter().map(|v| v.windows.len()).sum::<usize>();
+        pending.push((i, views));
         if pending_windows >= 32 {
-            flush(&mut pending, &mut confusion, &mut predictions, &mut loss_sum, &mut loss_windows)?;
+            flush(&mut pending)?;
             pending_windows = 0;
         }
     }
-    flush(&mut pending, &mut confusion, &mut predictions, &mut loss_sum, &mut loss_windows)?;
+    flush(&mut pending)?;
     Ok(Evaluation { confusion, loss: loss_sum / loss_windows.max(1) as f64, predictions })
 }
 
@@ -315,10 +323,7 @@ pub fn train(
         let started = Instant::now();
         let batches = epoch_batches(
             train,
-            config.model.window_frames,
-            config.windows_per_clip,
-            config.batch_size,
-            &config.augment,
+            &config.epoch_plan(),
             config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64),
         );
         progress.start(&format!("epoch {epoch}/{}", config.epochs), batches.len() as u64);
@@ -331,6 +336,7 @@ pub fn train(
             let logits = model.forward(input);
             let loss = loss_fn.forward(logits.clone(), targets);
             let predicted = logits
+                .narrow(1, 0, labels.len())
                 .argmax(1)
                 .into_data()
                 .convert::<i64>()
@@ -344,8 +350,11 @@ pub fn train(
             }
             let grads = GradientsParams::from_grads(grads, &model);
             model = optimizer.step(lr, model, grads);
+            // Raga accuracy of on-tonic windows (an off-tonic window's label is n_classes).
             for (&truth, &p) in batch.labels.iter().zip(&predicted) {
-                confusion.add(truth, p as usize);
+                if truth < labels.len() {
+                    confusion.add(truth, p as usize);
+                }
             }
             loss_sum += f64::from(loss_value) * batch.labels.len() as f64;
             windows += batch.labels.len();
@@ -358,7 +367,7 @@ pub fn train(
         let train_seconds = started.elapsed().as_secs_f64();
 
         let valid = model.valid();
-        let eval = evaluate(&valid, config.model.window_frames, labels, traditions, val, false, device)?;
+        let eval = evaluate(&valid, &config.model, labels, traditions, val, false, device)?;
         let (val_accuracy, val_loss) = (eval.confusion.accuracy(), eval.loss);
         let is_best = best.is_none_or(|(acc, neg_loss, _)| (val_accuracy, -val_loss) > (acc, neg_loss));
         if is_best {

@@ -11,7 +11,7 @@ use raga_dsp::FeatureConfig;
 use raga_model::Tradition;
 use raga_synth::{RenderOptions, Split, clip_seed};
 use raga_train::TrainConfig;
-use raga_train::data::{AugmentConfig, Example, epoch_batches};
+use raga_train::data::{AugmentConfig, EpochPlan, Example, epoch_batches};
 
 fn examples() -> Vec<Example> {
     let opts = RenderOptions { seconds: 4.0, ..RenderOptions::default() };
@@ -27,12 +27,7 @@ fn examples() -> Vec<Example> {
                 let f =
                     raga_dsp::extract(&clip.samples, raga_synth::SAMPLE_RATE, 1, &FeatureConfig::default())
                         .unwrap();
-                Example {
-                    features: Arc::new(f),
-                    label,
-                    tradition: Tradition::Unknown,
-                    rel: format!("{id}/{k}"),
-                }
+                Example::new(Arc::new(f), label, Tradition::Unknown, format!("{id}/{k}"), Some(clip.tonic_hz))
             })
         })
         .collect()
@@ -50,9 +45,9 @@ fn first_and_last_loss(
     let mut config = TrainConfig::profile(profile, 3).unwrap();
     // No dropout, so the losses of one fixed batch compare step to step.
     config.model.dropout = 0.0;
-    let batch =
-        &epoch_batches(examples, config.model.window_frames, 1, config.batch_size, &AugmentConfig::none(), 1)
-            [0];
+    let none = AugmentConfig::none();
+    let plan = EpochPlan { windows_per_clip: 1, augment: &none, ..config.epoch_plan() };
+    let batch = &epoch_batches(examples, &plan, 1)[0];
     let ad = device.clone().autodiff();
     ad.seed(1);
     let mut model = config.model.init(&ad);

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use raga_model::{Classifier, RagaScore, Tradition};
+use raga_model::{Classifier, RagaScore, TonicCheck, Tradition};
 use serde::Serialize;
 
 use super::device::{DeviceChoice, pick};
@@ -50,6 +50,11 @@ struct Answer<'a> {
     confidence: f32,
     top_k: Vec<RagaScore>,
     tonic_hz: f32,
+    /// The model's confidence that `tonic_hz` is the performer's Sa (models with the tonic check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tonic_confidence: Option<f32>,
+    /// The candidate tonics weighed (estimator evidence and the model's check).
+    tonic_candidates: Vec<TonicCheck>,
     device: &'a str,
     timings_ms: Timings,
 }
@@ -130,7 +135,9 @@ fn classify_file<'a>(
         raga: p.raga,
         confidence: p.confidence,
         top_k: p.top_k,
-        tonic_hz: features.tonic_hz,
+        tonic_hz: p.tonic_hz,
+        tonic_confidence: p.tonic_confidence,
+        tonic_candidates: p.tonic_candidates,
         device,
         timings_ms: Timings { decode, features: features_ms, inference },
     })

@@ -35,6 +35,7 @@ struct JsonFeatures<'a> {
     f0_hz: &'a [f32],
     voiced_prob: &'a [f32],
     tonic_hz: f32,
+    tonic_candidates: &'a [raga_dsp::TonicCandidate],
     pitch_class_hist: &'a [f32],
 }
 
@@ -50,6 +51,7 @@ pub fn run(args: Args) -> Result<()> {
             f0_hz: &f.f0_hz,
             voiced_prob: &f.voiced_prob,
             tonic_hz: f.tonic_hz,
+            tonic_candidates: &f.tonic_candidates,
             pitch_class_hist: &f.pitch_class_hist,
         };
         serde_json::to_writer(std::io::stdout().lock(), &json).context("writing JSON to stdout")?;
@@ -61,6 +63,10 @@ pub fn run(args: Args) -> Result<()> {
     println!("file         {}", args.file.display());
     println!("duration     {seconds:.2} s ({} frames of {} samples)", f.frames, f.hop_length);
     println!("tonic (Sa)   {:.1} Hz", f.tonic_hz);
+    let others: Vec<String> = f.tonic_candidates.iter().skip(1).map(|c| format!("{:.1} Hz", c.hz)).collect();
+    if !others.is_empty() {
+        println!("  else       {}", others.join(", "));
+    }
     println!("voiced       {:.0}% of frames", 100.0 * voiced as f32 / f.frames.max(1) as f32);
     println!("pitch classes (share of voiced time, relative to Sa):");
     for (name, cents) in SWARAS {

@@ -112,6 +112,12 @@ impl MelFilterbank {
         if config.hop_length == 0 || config.n_mels == 0 {
             return Err(DspError::Config("hop_length and n_mels must be positive".into()));
         }
+        if !(config.amin >= f64::from(f32::MIN_POSITIVE) && config.amin.is_finite()) {
+            return Err(DspError::Config(format!(
+                "amin {} must be a positive normal float (librosa's default is 1e-10)",
+                config.amin
+            )));
+        }
         if !(0.0..fmax).contains(&config.fmin) || fmax > sr / 2.0 {
             return Err(DspError::Config(format!(
                 "mel range {}–{fmax} Hz must satisfy 0 ≤ fmin < fmax ≤ {}",
@@ -162,6 +168,24 @@ impl MelFilterbank {
             *o = dot(&band.weights, &power[band.start..]);
         }
     }
+}
+
+/// `10 log10(x)` for positive, normal, finite `x` (the filterbank checks `amin`), within 2e-5 dB of the exact value: a short series
+/// instead of libm's `log10f`, so the loop over a clip's 165 000 values vectorises (the
+/// library call was a quarter of the log-mel time).
+#[inline]
+fn decibels(x: f32) -> f32 {
+    const DB_PER_OCTAVE: f32 = 10.0 * std::f32::consts::LOG10_2;
+    // x = m · 2^e with m in [√½, √2): the series below converges fastest around 1.
+    let bits = x.to_bits();
+    let shifted = bits.wrapping_sub(0x3f35_04f3); // bits of √½
+    let e = (shifted as i32) >> 23;
+    let m = f32::from_bits(bits.wrapping_sub((e as u32) << 23));
+    // ln m = 2 atanh(s) = 2 (s + s³/3 + s⁵/5 + s⁷/7 + s⁹/9), s = (m − 1) / (m + 1), |s| ≤ 0.172.
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let ln_m = 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
+    (e as f32 + ln_m * std::f32::consts::LOG2_E) * DB_PER_OCTAVE
 }
 
 /// Dot product over the shorter of `a` and `b`, in eight independent lanes: a plain
@@ -249,7 +273,7 @@ pub fn log_mel(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec<f
     let amin = config.amin as f32;
     let offset = (10.0 * config.amin.max(config.ref_power).log10()) as f32;
     for d in &mut db {
-        *d = 10.0 * d.max(amin).log10() - offset;
+        *d = decibels(d.max(amin)) - offset;
     }
     if let Some(top) = config.top_db {
         let floor = db.iter().copied().fold(f32::NEG_INFINITY, f32::max) - top as f32;
@@ -261,6 +285,21 @@ pub fn log_mel(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec<f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decibels_match_log10_over_the_whole_range() {
+        let mut worst = 0f64;
+        let mut x = 1e-10f32;
+        while x < 1e12 {
+            for k in 0..64 {
+                let v = x * (1.0 + k as f32 / 64.0);
+                let err = (f64::from(decibels(v)) - 10.0 * f64::from(v).log10()).abs();
+                worst = worst.max(err);
+            }
+            x *= 2.0;
+        }
+        assert!(worst < 2e-5, "{worst} dB");
+    }
 
     #[test]
     fn slaney_scale_round_trips_and_is_linear_below_1khz() {

@@ -183,9 +183,9 @@ fn train_package_classify_evaluate() {
             assert!(a["timings_ms"][k].as_f64().unwrap() >= 0.0);
         }
         assert!(a["tonic_hz"].as_f64().unwrap() > 50.0);
-        // The model checked every candidate tonic of the estimator and answers from one of them.
+        // The model checked the estimator's candidate tonics that could win, and answers from one.
         let candidates = a["tonic_candidates"].as_array().unwrap();
-        assert_eq!(candidates.len(), raga_dsp::TONIC_CANDIDATES, "{a}");
+        assert!((1..=raga_dsp::TONIC_CANDIDATES).contains(&candidates.len()), "{a}");
         assert!(candidates.iter().any(|c| c["tonic_hz"] == a["tonic_hz"]), "{a}");
         assert!(candidates.iter().all(|c| (0.0..=1.0).contains(&c["check"].as_f64().unwrap())), "{a}");
         assert_eq!(

@@ -47,8 +47,8 @@ pub struct Prediction {
     /// The model's mean probability that its windows are seen from the true Sa; `None` for
     /// models without the tonic check.
     pub tonic_confidence: Option<f32>,
-    /// Every candidate tonic the model weighed, best estimator evidence first (one entry
-    /// without the tonic check).
+    /// The candidate tonics the model weighed, best estimator evidence first (those that
+    /// could not win are skipped; one entry without the tonic check).
     pub tonic_candidates: Vec<TonicCheck>,
 }
 
@@ -153,46 +153,54 @@ impl Classifier {
         softmax(self.model.forward(input), 1)
     }
 
-    /// Batches of the windows of every view, in order, for
-    /// [`window_probabilities`](Self::window_probabilities).
-    pub fn batches(views: &[TonicView]) -> Vec<Vec<&Window>> {
-        let all: Vec<&Window> = views.iter().flat_map(|v| &v.windows).collect();
-        all.chunks(INFER_BATCH).map(<[&Window]>::to_vec).collect()
+    /// Batches of one view's windows for [`window_probabilities`](Self::window_probabilities).
+    pub fn batches(view: &TonicView) -> impl Iterator<Item = Vec<&Window>> {
+        view.windows.chunks(INFER_BATCH).map(|c| c.iter().collect())
     }
 
     /// Classifies a clip from its features (blocking read-back; use the pieces above in a
-    /// browser).
+    /// browser). Views are run best estimator evidence first, and stop as soon as none left
+    /// could win ([`worth_checking`]): usually one or two of them, with the same answer as
+    /// running all.
     pub fn classify(&self, features: &Features, tradition: Tradition) -> Result<Prediction, ModelError> {
         let views = self.views(features);
-        let mut probs = Vec::new();
-        for batch in Self::batches(&views) {
-            let data = self.window_probabilities(&batch, tradition).into_data();
-            let values = data
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .map_err(|e| ModelError::Device(format!("{e:?}")))?;
-            probs.extend(values);
+        let (n, check) = (self.manifest.labels.len(), self.manifest.model.tonic_check);
+        let mut probs: Vec<Vec<f32>> = Vec::with_capacity(views.len());
+        let mut best = f32::NEG_INFINITY;
+        for view in &views {
+            if !probs.is_empty() && !worth_checking(view.prior, best) {
+                break;
+            }
+            let mut rows = Vec::new();
+            for batch in Self::batches(view) {
+                let data = self.window_probabilities(&batch, tradition).into_data();
+                rows.extend(
+                    data.convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .map_err(|e| ModelError::Device(format!("{e:?}")))?,
+                );
+            }
+            let checked =
+                TonicCheck { tonic_hz: view.tonic_hz, prior: view.prior, check: on_tonic(&rows, n, check) };
+            best = best.max(checked.score());
+            probs.push(rows);
         }
         self.decide(&views, &probs, tradition)
     }
 
-    /// Turns the probabilities of every view's windows (in [`batches`](Self::batches) order,
-    /// `outputs` per window) into one prediction; see [`decide`].
+    /// Turns the probabilities of the first `probs.len()` views' windows (`outputs` per
+    /// window, row-major) into one prediction; see [`decide`].
     pub fn decide(
         &self,
         views: &[TonicView],
-        probs: &[f32],
+        probs: &[Vec<f32>],
         tradition: Tradition,
     ) -> Result<Prediction, ModelError> {
-        let outputs = self.manifest.model.outputs();
-        let mut rest = probs;
-        let mut parts = Vec::with_capacity(views.len());
-        for v in views {
-            let len = (v.windows.len() * outputs).min(rest.len());
-            let (mine, tail) = rest.split_at(len);
-            rest = tail;
-            parts.push(ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine });
-        }
+        let parts: Vec<ViewProbs<'_>> = views
+            .iter()
+            .zip(probs)
+            .map(|(v, p)| ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: p })
+            .collect();
         decide(
             &self.manifest.labels,
             &self.manifest.traditions,
@@ -201,6 +209,29 @@ impl Classifier {
             tradition,
         )
     }
+}
+
+impl TonicCheck {
+    /// How a view ranks: `ln P(on tonic) + TONIC_PRIOR_WEIGHT × prior` (the prior alone
+    /// without the tonic check).
+    pub fn score(&self) -> f32 {
+        self.check.map_or(0.0, |p| p.max(1e-6).ln()) + TONIC_PRIOR_WEIGHT * self.prior
+    }
+}
+
+/// Whether a view with estimator evidence `prior` could still beat the best score so far: its
+/// check is at most 1, so its score is at most `TONIC_PRIOR_WEIGHT × prior`.
+pub fn worth_checking(prior: f32, best_score: f32) -> bool {
+    TONIC_PRIOR_WEIGHT * prior > best_score
+}
+
+/// Mean probability over windows (`outputs` per row) that they are on tonic; `None` without
+/// the tonic check (or without rows).
+fn on_tonic(probs: &[f32], n: usize, tonic_check: bool) -> Option<f32> {
+    let outputs = n + 1;
+    let rows = probs.len() / outputs;
+    (tonic_check && rows > 0)
+        .then(|| probs.chunks_exact(outputs).map(|r| 1.0 - r[n]).sum::<f32>() / rows as f32)
 }
 
 /// One prediction from a clip's views: with the tonic check, the view whose windows the model
@@ -223,18 +254,15 @@ pub fn decide(
             "probabilities {sizes:?} for {outputs} outputs per window"
         )));
     }
-    let on_tonic = |v: &ViewProbs<'_>| -> Option<f32> {
-        tonic_check.then(|| {
-            let rows = v.probs.len() / outputs;
-            v.probs.chunks_exact(outputs).map(|r| 1.0 - r[n]).sum::<f32>() / rows as f32
-        })
-    };
     let checks: Vec<TonicCheck> = views
         .iter()
-        .map(|v| TonicCheck { tonic_hz: v.tonic_hz, prior: v.prior, check: on_tonic(v) })
+        .map(|v| TonicCheck {
+            tonic_hz: v.tonic_hz,
+            prior: v.prior,
+            check: on_tonic(v.probs, n, tonic_check),
+        })
         .collect();
-    let score = |c: &TonicCheck| c.check.map_or(0.0, |p| p.max(1e-6).ln()) + TONIC_PRIOR_WEIGHT * c.prior;
-    let best = (0..views.len()).max_by(|&a, &b| score(&checks[a]).total_cmp(&score(&checks[b]))).unwrap_or(0);
+    let best = (0..views.len()).max_by(|&a, &b| checks[a].score().total_cmp(&checks[b].score())).unwrap_or(0);
     let chosen = &views[best];
     let windows = chosen.probs.len() / outputs;
     let mut mean = vec![0.0f32; n];
@@ -327,5 +355,13 @@ mod tests {
         ];
         let p = decide(&labels, &traditions, true, &views, Tradition::Unknown).unwrap();
         assert_eq!((p.raga.as_str(), p.tonic_hz), ("mohanam", 200.0));
+    }
+
+    #[test]
+    fn a_view_is_checked_only_while_it_could_still_win() {
+        let best = TonicCheck { tonic_hz: 150.0, prior: 0.0, check: Some(0.95) }.score();
+        assert!(worth_checking(-0.05, best));
+        assert!(!worth_checking(-0.2, best));
+        assert!(worth_checking(-3.0, f32::NEG_INFINITY));
     }
 }

@@ -1,7 +1,8 @@
 //! The MLOps loop end to end against a real registry server: a tiny training run with
 //! tracking → its run, params, metric history and artifacts on the server → the int8 package
 //! registered and promoted → `/v1/models/raga-detector/@production/manifest.json` serves it.
-//! `ragasense reproduce` retrains it from the server's record to the same metrics. Then an
+//! `ragasense reproduce` retrains it from the server's record to the same metrics, also when
+//! the corpus is gone (rendered again from the recorded seeds). Then an
 //! outage: the server is down for a second run, comes back on the same store, and
 //! `ragasense sync` stores the run exactly as an uninterrupted one (same metric points); its
 //! version is promoted, and a rollback serves the first version again. A training killed
@@ -166,11 +167,17 @@ fn tracked_training_registers_promotes_deploys_and_survives_an_outage() {
         }
         let tags: Vec<&str> =
             r["data"]["tags"].as_array().unwrap().iter().map(|t| t["key"].as_str().unwrap()).collect();
-        for key in ["dataset_fingerprint", "device", "profile", "seed", "ragasense_version"] {
+        for key in ["dataset_fingerprint", "device", "adapter", "profile", "seed", "ragasense_version"] {
             assert!(tags.contains(&key), "{key} not tagged: {tags:?}");
         }
         assert_eq!(client.metric_history(&id_a, "val_loss").await.unwrap().len(), 3);
         assert_eq!(client.metric_history(&id_a, "test_accuracy").await.unwrap().len(), 1);
+        assert_eq!(client.metric_history(&id_a, "system/inference_ms_per_clip").await.unwrap().len(), 1);
+        let uri = client.run_artifact_uri(&id_a).await.unwrap();
+        let log = String::from_utf8(client.download_artifact(&uri, "train.log").await.unwrap()).unwrap();
+        assert!(log.contains("epoch   3") && log.contains("test split     accuracy"), "{log}");
+        let recipe = client.download_artifact(&uri, "dataset/metadata.csv").await.unwrap();
+        assert_eq!(recipe, std::fs::read(data.join("metadata.csv")).unwrap());
         let versions = client.versions("raga-detector").await.unwrap();
         assert_eq!(versions.len(), 1);
         assert_eq!(versions[0].current_stage, "Production");
@@ -186,6 +193,19 @@ fn tracked_training_registers_promotes_deploys_and_survives_an_outage() {
     let (ok, out, err) = run(&["reproduce", &id_a, "--tracking-uri", &uri, "--out", run_r.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("every loss and score matches the original"), "{out}");
+    // The corpus is gone: the run recorded its recipe (every clip's raga, seed and length), so
+    // it is rendered again, bit for bit (same fingerprint), and the retraining still matches.
+    let moved = tmp.path().join("corpus-away");
+    std::fs::rename(&data, &moved).unwrap();
+    let run_r2 = tmp.path().join("run-r2");
+    let (ok, out, err) =
+        run(&["reproduce", &id_a, "--tracking-uri", &uri, "--out", run_r2.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("rendered       20 clips again"), "{out}");
+    assert!(out.contains("every loss and score matches the original"), "{out}");
+    assert!(tmp.path().join("run-r2-corpus/metadata.csv").is_file());
+    std::fs::remove_dir_all(tmp.path().join("run-r2-corpus")).unwrap();
+    std::fs::rename(&moved, &data).unwrap();
 
     // 2. The server is down for the whole second run: training still finishes, says how to
     //    send it later, and keeps everything in the run folder.

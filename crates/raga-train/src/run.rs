@@ -133,6 +133,10 @@ pub struct RunSummary {
     pub report: Report,
     /// Last epoch's metrics.
     pub last_epoch: Option<EpochMetrics>,
+    /// Wall time of classifying the held-out split (windows batched across clips, tonic
+    /// views included), per clip, milliseconds.
+    #[serde(default)]
+    pub inference_ms_per_clip: f64,
 }
 
 /// Runs training and writes the run folder.
@@ -241,7 +245,9 @@ pub fn run(
             device,
         )
     };
+    let timer = Instant::now();
     let eval = score(false)?;
+    let inference_ms_per_clip = timer.elapsed().as_secs_f64() * 1000.0 / held_out.len().max(1) as f64;
     let hidden = score(true)?;
     let mut report = report(split, &corpus.labels, &eval.confusion, &eval.predictions);
     report.accuracy_tradition_hidden = Some(hidden.confusion.accuracy());
@@ -262,6 +268,7 @@ pub fn run(
             .map_or(0.0, |m| m.val_accuracy),
         report,
         last_epoch: trained.history.last().cloned(),
+        inference_ms_per_clip,
     };
     write_json(&options.out.join("summary.json"), &summary)?;
     Ok(summary)

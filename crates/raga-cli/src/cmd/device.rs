@@ -26,3 +26,35 @@ fn has_gpu_adapter() -> bool {
     let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     adapters.iter().any(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
 }
+
+/// The hardware behind a device name, for run tags: for wgpu the best adapter it offers
+/// (discrete GPU, else integrated, else virtual, else CPU — the order burn's default device
+/// picks in), for flex the CPU model and its threads.
+pub fn adapter(device_name: &str) -> String {
+    if device_name == "wgpu" {
+        let instance = wgpu::Instance::default();
+        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let rank = |t: wgpu::DeviceType| match t {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Cpu => 3,
+            wgpu::DeviceType::Other => 4,
+        };
+        return adapters.iter().map(|a| a.get_info()).min_by_key(|i| rank(i.device_type)).map_or_else(
+            || "no wgpu adapter".into(),
+            |i| format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type),
+        );
+    }
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{model} ({threads} threads)")
+}

@@ -1,5 +1,10 @@
-//! Progress bars for long work (features, epochs), drawn with indicatif.
+//! Progress bars for long work (features, epochs), drawn with indicatif, optionally kept in a
+//! log file too (a run's `train.log`).
 
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use raga_train::{EpochMetrics, Progress};
 
@@ -7,6 +12,23 @@ use raga_train::{EpochMetrics, Progress};
 #[derive(Debug, Default)]
 pub struct Bars {
     bar: Option<ProgressBar>,
+    log: Option<std::fs::File>,
+}
+
+impl Bars {
+    /// Bars that also write every phase, epoch line and note to `path` (created or truncated).
+    pub fn logging_to(path: &Path) -> Result<Self> {
+        let file =
+            std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))?;
+        Ok(Self { bar: None, log: Some(file) })
+    }
+
+    /// Appends a line to the log file, if any (a full disk only costs the log).
+    pub fn log(&mut self, line: &str) {
+        if let Some(file) = &mut self.log {
+            let _ = writeln!(file, "{line}");
+        }
+    }
 }
 
 impl Progress for Bars {
@@ -20,6 +42,7 @@ impl Progress for Bars {
                 .progress_chars("=> ");
         let bar = ProgressBar::new(total).with_style(style).with_prefix(phase.to_string());
         self.bar = Some(bar);
+        self.log(&format!("{phase}: {total} steps"));
     }
 
     fn advance(&mut self, n: u64, message: &str) {
@@ -43,16 +66,15 @@ impl Progress for Bars {
             m.epoch_seconds,
             if m.best { "  *best" } else { "" }
         );
-        match self.bar.take() {
-            Some(bar) => {
-                bar.finish_and_clear();
-                eprintln!("{line}");
-            }
-            None => eprintln!("{line}"),
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
+        eprintln!("{line}");
+        self.log(&line);
     }
 
     fn note(&mut self, text: &str) {
+        self.log(&format!("note: {text}"));
         match &self.bar {
             // A hidden bar (stderr is not a terminal) would swallow the line.
             Some(bar) if !bar.is_hidden() => bar.println(format!("note: {text}")),

@@ -1,6 +1,7 @@
 //! `ragasense reproduce RUN_ID`: retrains a tracked run from what the server kept — its exact
-//! training config, seed and device, on the same corpus (checked by its fingerprint) — and
-//! compares the new run's metrics with the original's, epoch by epoch.
+//! training config, seed and device, on the same corpus (checked by its fingerprint; a
+//! synthetic corpus that is gone or changed is rendered again from the seeds the run
+//! recorded) — and compares the new run's metrics with the original's, epoch by epoch.
 
 use std::path::PathBuf;
 
@@ -10,6 +11,8 @@ use registry_server::client::RegistryClient;
 
 use super::device::{DeviceChoice, pick};
 use super::progress::Bars;
+use super::synth::render_corpus;
+use super::train::DATASET_RECORD;
 
 /// Arguments of `ragasense reproduce`.
 #[derive(Debug, clap::Args)]
@@ -19,7 +22,8 @@ pub struct Args {
     /// Registry URL (falls back to RAGASENSE_TRACKING_URI, then MLFLOW_TRACKING_URI).
     #[arg(long)]
     tracking_uri: Option<String>,
-    /// Corpus folder (default: the path the run trained on).
+    /// Corpus folder (default: the path the run trained on when it is still the same corpus,
+    /// else the corpus rendered again from the run's recorded seeds into OUT-corpus).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Run folder to write the reproduction to.
@@ -36,15 +40,20 @@ fn epochs(jsonl: &[u8]) -> Result<Vec<EpochMetrics>> {
 
 pub fn run_cmd(args: Args) -> Result<()> {
     let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
-    let (config, original): (RunConfig, Vec<EpochMetrics>) = super::block_on(async {
-        let uri =
-            client.run_artifact_uri(&args.run_id).await.with_context(|| format!("run {}", args.run_id))?;
-        let config =
-            client.download_artifact(&uri, "config.json").await.context("downloading config.json")?;
-        let metrics =
-            client.download_artifact(&uri, "metrics.jsonl").await.context("downloading metrics.jsonl")?;
-        Ok((serde_json::from_slice(&config).context("parsing config.json")?, epochs(&metrics)?))
-    })?;
+    let (config, original, recipe): (RunConfig, Vec<EpochMetrics>, Option<Vec<u8>>) =
+        super::block_on(async {
+            let uri = client
+                .run_artifact_uri(&args.run_id)
+                .await
+                .with_context(|| format!("run {}", args.run_id))?;
+            let config =
+                client.download_artifact(&uri, "config.json").await.context("downloading config.json")?;
+            let metrics =
+                client.download_artifact(&uri, "metrics.jsonl").await.context("downloading metrics.jsonl")?;
+            // Runs from before the record, or on corpora without metadata.csv, have none.
+            let recipe = client.download_artifact(&uri, DATASET_RECORD).await.ok();
+            Ok((serde_json::from_slice(&config).context("parsing config.json")?, epochs(&metrics)?, recipe))
+        })?;
     let train_config = config.train_config()?;
     if config.features != raga_dsp::FeatureConfig::default()
         || config.features_version != raga_dsp::FEATURES_VERSION
@@ -57,8 +66,33 @@ pub fn run_cmd(args: Args) -> Result<()> {
             raga_dsp::FEATURES_VERSION
         );
     }
-    let data = args.data.clone().unwrap_or_else(|| PathBuf::from(&config.data));
-    if let Some(recorded) = config.tags.get("dataset_fingerprint") {
+    let recorded_fingerprint = config.tags.get("dataset_fingerprint");
+    let data = match &args.data {
+        Some(data) => data.clone(),
+        None => {
+            let original = PathBuf::from(&config.data);
+            let same =
+                recorded_fingerprint.is_none_or(|f| *f == super::train::dataset_fingerprint(&original));
+            match (same, &recipe) {
+                (true, _) | (false, None) => original,
+                (false, Some(metadata)) => {
+                    let mut out = args.out.clone().into_os_string();
+                    out.push("-corpus");
+                    let out = PathBuf::from(out);
+                    eprintln!(
+                        "the corpus at {} is gone or changed: rendering it again from the run's seeds into {}",
+                        original.display(),
+                        out.display()
+                    );
+                    let n = render_corpus(metadata, &out)
+                        .with_context(|| format!("rendering the corpus of run {} again", args.run_id))?;
+                    println!("rendered       {n} clips again from the run's seeds into {}", out.display());
+                    out
+                }
+            }
+        }
+    };
+    if let Some(recorded) = recorded_fingerprint {
         let now = super::train::dataset_fingerprint(&data);
         if &now != recorded {
             bail!(

@@ -42,6 +42,10 @@ struct Row {
     seed: u64,
     timbre: String,
     f0_file: String,
+    /// Clip length the clip was rendered at (absent in corpora from before it was recorded):
+    /// with `raga` and `seed` it renders the clip again, bit for bit.
+    #[serde(default)]
+    seconds: Option<f32>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -91,13 +95,10 @@ pub fn run(args: Args) -> Result<()> {
         .par_iter()
         .map(|&(index, raga, k)| {
             let seed = clip_seed(args.seed, args.split, index, k);
-            let clip = raga_synth::render(raga, seed, &opts)?;
             let name = format!("{}_{split}_{k:04}", raga.id);
             let file = format!("{}/{name}.wav", raga.id);
             let f0_file = format!("{}/{name}.f0.csv", raga.id);
-            let wav = raga_audio::encode_wav(&clip.samples, raga_synth::SAMPLE_RATE)?;
-            write(&args.out.join(&file), &wav)?;
-            write(&args.out.join(&f0_file), f0_csv(&clip.f0_hz).as_bytes())?;
+            let clip = render_clip(raga, seed, &opts, &args.out, &file, &f0_file)?;
             bar.inc(1);
             Ok(Row {
                 file,
@@ -108,6 +109,7 @@ pub fn run(args: Args) -> Result<()> {
                 seed,
                 timbre: format!("{:?}", clip.timbre).to_lowercase(),
                 f0_file,
+                seconds: Some(args.seconds),
             })
         })
         .collect::<Result<_>>()?;
@@ -118,7 +120,59 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Renders one clip and writes its WAV and ground-truth F0 under `out`.
+fn render_clip(
+    raga: &'static raga_synth::Raga,
+    seed: u64,
+    opts: &RenderOptions,
+    out: &Path,
+    file: &str,
+    f0_file: &str,
+) -> Result<raga_synth::Clip> {
+    let clip = raga_synth::render(raga, seed, opts)?;
+    let wav = raga_audio::encode_wav(&clip.samples, raga_synth::SAMPLE_RATE)?;
+    write(&out.join(file), &wav)?;
+    write(&out.join(f0_file), f0_csv(&clip.f0_hz).as_bytes())?;
+    Ok(clip)
+}
+
+/// Renders again, into `out`, every clip a corpus's `metadata.csv` lists (its raga, seed and
+/// length), and writes the same metadata.csv: the corpus `ragasense synth` made, bit for
+/// bit. Fails on rows that cannot be rendered again (no seed or length: recordings, or a
+/// corpus from before lengths were recorded). Returns the number of clips.
+pub fn render_corpus(metadata: &[u8], out: &Path) -> Result<usize> {
+    let rows: Vec<Row> = csv::Reader::from_reader(metadata)
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .context("the recorded metadata.csv is not one `ragasense synth` wrote")?;
+    let bar = ProgressBar::new(rows.len() as u64).with_style(
+        ProgressStyle::with_template("{spinner} rendering {pos}/{len} clips again [{bar:30}] {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    rows.par_iter().try_for_each(|row| -> Result<()> {
+        let raga = raga_synth::raga(&row.raga)
+            .with_context(|| format!("{}: raga {:?} is not one the renderer knows", row.file, row.raga))?;
+        let Some(seconds) = row.seconds else {
+            bail!(
+                "{}: metadata.csv does not record its length; render the corpus with `ragasense synth` again",
+                row.file
+            )
+        };
+        let opts = RenderOptions { seconds, ..RenderOptions::default() };
+        render_clip(raga, row.seed, &opts, out, &row.file, &row.f0_file)?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    write(&out.join("metadata.csv"), metadata)?;
+    Ok(rows.len())
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    }
     std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
 }
 

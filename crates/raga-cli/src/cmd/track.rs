@@ -309,6 +309,7 @@ pub async fn sync(run_dir: &Path, client: &RegistryClient, model: &str, scope: S
             ("best_epoch".to_string(), s.best_epoch as f64),
             ("system/train_seconds".to_string(), s.train_seconds),
             ("system/feature_seconds".to_string(), s.feature_seconds),
+            ("system/inference_ms_per_clip".to_string(), s.inference_ms_per_clip),
         ];
         if let Some(hidden) = r.accuracy_tradition_hidden {
             finals.push((format!("{}_accuracy_tradition_hidden", r.split), hidden));

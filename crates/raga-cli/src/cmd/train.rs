@@ -63,6 +63,7 @@ fn origin_tags(args: &Args, device_name: &str) -> BTreeMap<String, String> {
     }
     tags.insert("dataset_fingerprint".into(), dataset_fingerprint(&args.data));
     tags.insert("device".into(), device_name.to_string());
+    tags.insert("adapter".into(), super::device::adapter(device_name));
     tags.insert("profile".into(), args.profile.clone());
     tags.insert("seed".into(), args.seed.to_string());
     tags.insert("ragasense_version".into(), env!("CARGO_PKG_VERSION").into());
@@ -103,6 +104,25 @@ pub fn dataset_fingerprint(data: &Path) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// Where a run keeps the corpus's `metadata.csv` (a synthetic corpus's recipe: raga, seed and
+/// length of every clip), so `ragasense reproduce` can render the corpus again.
+pub const DATASET_RECORD: &str = "dataset/metadata.csv";
+
+/// Copies `data/metadata.csv` into the run folder (nothing when the corpus has none).
+fn record_dataset(data: &Path, run_dir: &Path) -> Result<()> {
+    let source = data.join("metadata.csv");
+    if !source.is_file() {
+        return Ok(());
+    }
+    let target = run_dir.join(DATASET_RECORD);
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create folder", dir.display()))?;
+    }
+    std::fs::copy(&source, &target)
+        .with_context(|| format!("copying {} to {}", source.display(), target.display()))?;
+    Ok(())
+}
+
 pub fn run_cmd(args: Args) -> Result<()> {
     let (device, device_name) = pick(args.device);
     let options = RunOptions {
@@ -123,7 +143,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
         args.out.display()
     );
     super::track::TrackingState::forget(&args.out)?;
-    let mut bars = Bars::default();
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create folder", args.out.display()))?;
+    record_dataset(&args.data, &args.out)?;
+    let mut bars = Bars::logging_to(&args.out.join("train.log"))?;
     let summary = if tracking {
         let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
         let mut live = LiveTracking::new(&mut bars, client, &args.out, &args.model_name)?;
@@ -138,25 +161,30 @@ pub fn run_cmd(args: Args) -> Result<()> {
     .with_context(|| format!("training on {}", args.data.display()))?;
     let trained_at = Instant::now();
     let r = &summary.report;
-    println!("run folder     {}", summary.run_dir);
-    println!(
+    // The summary goes to stdout and into train.log.
+    let mut say = |line: String| {
+        println!("{line}");
+        bars.log(&line);
+    };
+    say(format!("run folder     {}", summary.run_dir));
+    say(format!(
         "best epoch     {} of {} (val accuracy {:.3})",
         summary.best_epoch, summary.epochs_run, summary.val_accuracy
-    );
-    println!(
+    ));
+    say(format!(
         "{:<14} accuracy {:.3}, macro-F1 {:.3} over {} clips",
         format!("{} split", r.split),
         r.accuracy,
         r.macro_f1,
         r.clips
-    );
+    ));
     if let Some(hidden) = r.accuracy_tradition_hidden {
-        println!("{:<14} accuracy {hidden:.3} with the tradition withheld", "");
+        say(format!("{:<14} accuracy {hidden:.3} with the tradition withheld", ""));
     }
-    println!(
-        "time           features {:.0} s, training {:.0} s",
-        summary.feature_seconds, summary.train_seconds
-    );
+    say(format!(
+        "time           features {:.0} s, training {:.0} s, inference {:.1} ms per held-out clip",
+        summary.feature_seconds, summary.train_seconds, summary.inference_ms_per_clip
+    ));
     if tracking {
         // Both packages go into the run folder, so they are tracked as artifacts.
         for q in [Quantization::F32, Quantization::Int8] {

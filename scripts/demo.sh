@@ -48,7 +48,7 @@ rm -rf "$dir/run"
     ${DEMO_MIN_ACCURACY:+--min-accuracy "$DEMO_MIN_ACCURACY"}
 log "classifying held-out clips with the int8 package"
 "$bin" classify --model "$dir/run/package/int8" "$dir"/corpus/{yaman,kalyani,bhairav,mohanam}/*_test_0000.wav
-"$bin" evaluate --model "$dir/run/package/int8" --data "$dir/corpus" | head -3
+"$bin" evaluate --model "$dir/run/package/int8" --data "$dir/corpus" | sed -n '1,3p'
 log "the registry"
 "$bin" models versions raga-detector --tracking-uri "$uri" || true
 echo "run, params, metric history and artifacts: any MLflow client with MLFLOW_TRACKING_URI=$uri"

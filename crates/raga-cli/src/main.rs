@@ -38,7 +38,37 @@ enum Command {
     Reproduce(cmd::reproduce::Args),
 }
 
+/// Exits quietly, as a process killed by SIGPIPE would (status 141), when stdout is closed
+/// under us (`ragasense evaluate … | head -3`): printing to it would otherwise panic.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
+/// Whether `err` is a write to a stdout the reader has closed (see [`quiet_on_closed_stdout`]):
+/// a broken pipe under a context that names stdout (a broken connection to a server is an
+/// error to report).
+fn stdout_closed(err: &anyhow::Error) -> bool {
+    format!("{err:#}").contains("stdout")
+        && err.chain().any(|e| {
+            e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                || e.downcast_ref::<serde_json::Error>()
+                    .is_some_and(|e| e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe))
+        })
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Synth(args) => cmd::synth::run(args),
@@ -54,6 +84,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if stdout_closed(&err) => ExitCode::from(141),
         Err(err) => {
             // One line: what was being done and why it failed, outermost first.
             eprintln!("error: {err:#}");

@@ -132,3 +132,26 @@ fn synth_rejects_bad_options_before_writing_anything() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--seconds must be between"));
     assert!(!out.exists());
 }
+
+#[test]
+fn a_reader_that_stops_early_gets_a_quiet_exit_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let wav = dir.path().join("a.wav");
+    std::fs::write(&wav, raga_audio::encode_wav(&sine(22050, 20.0), 22050).expect("encode")).expect("write");
+    // `features --json` prints megabytes; the reader takes a few bytes and hangs up.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ragasense"))
+        .args(["features", "--json"])
+        .arg(&wav)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let mut head = [0u8; 16];
+    child.stdout.take().expect("stdout").read_exact(&mut head).expect("reads");
+    let out = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

@@ -113,6 +113,12 @@ impl Features {
         &self.log_mel[t * self.n_mels..(t + 1) * self.n_mels]
     }
 
+    /// Cents to add to every pitch of these features (relative to `tonic_hz`) to have it
+    /// relative to `hz` instead; 0 when either is not a positive frequency.
+    pub fn cents_shift_to(&self, hz: f32) -> f32 {
+        if hz > 0.0 && self.tonic_hz > 0.0 { 1200.0 * (self.tonic_hz / hz).log2() } else { 0.0 }
+    }
+
     /// The same features relative to another tonic, e.g. the performer's Sa when the user
     /// knows it: cents and the pitch-class histogram are recomputed, the rest is kept.
     /// Fails on a tonic that is not a positive, finite frequency.

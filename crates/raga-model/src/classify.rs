@@ -75,25 +75,41 @@ pub struct TonicView {
     pub windows: Vec<Window>,
 }
 
-/// The views a clip is classified by: one per tonic candidate of `features` when the model
-/// checks tonics, else only the estimated (or given) tonic.
-pub fn tonic_views(features: &Features, window_frames: usize, tonic_check: bool) -> Vec<TonicView> {
+/// The views a clip is classified by, best estimator evidence first: one per tonic candidate
+/// of `features` when the model checks tonics, else only the estimated (or given) tonic.
+/// Each view's windows are built when the iterator reaches it, so views never run cost
+/// nothing.
+pub fn tonic_views(
+    features: &Features,
+    window_frames: usize,
+    tonic_check: bool,
+) -> impl Iterator<Item = TonicView> + '_ {
     let best = features.tonic_candidates.first().map_or(0.0, |c| c.score);
     let candidates: Vec<(f32, f32)> = if tonic_check && features.tonic_candidates.len() > 1 {
         features.tonic_candidates.iter().map(|c| (c.hz, c.score - best)).collect()
     } else {
         vec![(features.tonic_hz, 0.0)]
     };
-    candidates
-        .into_iter()
-        .map(|(tonic_hz, prior)| {
-            // Cents relative to the candidate = cents relative to the estimate + this shift.
-            let shift = if tonic_hz > 0.0 && features.tonic_hz > 0.0 {
-                1200.0 * (features.tonic_hz / tonic_hz).log2()
-            } else {
-                0.0
-            };
-            TonicView { tonic_hz, prior, windows: ClipFrames::new(features, shift).windows(window_frames) }
+    candidates.into_iter().map(move |(tonic_hz, prior)| TonicView {
+        tonic_hz,
+        prior,
+        windows: ClipFrames::new(features, features.cents_shift_to(tonic_hz)).windows(window_frames),
+    })
+}
+
+/// Cuts the probabilities of `views`' windows (in order, `outputs` per window, row-major)
+/// into one slice per view; views past the end of `probs` (never run) are left out.
+pub fn split_views<'a>(views: &[TonicView], probs: &'a [f32], outputs: usize) -> Vec<ViewProbs<'a>> {
+    let mut rest = probs;
+    views
+        .iter()
+        .map_while(|v| {
+            let len = v.windows.len() * outputs;
+            (rest.len() >= len).then(|| {
+                let (mine, tail) = rest.split_at(len);
+                rest = tail;
+                ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine }
+            })
         })
         .collect()
 }
@@ -141,8 +157,9 @@ impl Classifier {
         &self.device
     }
 
-    /// The views (candidate tonics and their windows) a clip is classified by.
-    pub fn views(&self, features: &Features) -> Vec<TonicView> {
+    /// The views (candidate tonics and their windows) a clip is classified by, built lazily;
+    /// see [`tonic_views`].
+    pub fn views<'a>(&self, features: &'a Features) -> impl Iterator<Item = TonicView> + 'a {
         tonic_views(features, self.manifest.model.window_frames, self.manifest.model.tonic_check)
     }
 
@@ -164,51 +181,46 @@ impl Classifier {
     /// could win ([`worth_checking`]): usually one or two of them, with the same answer as
     /// running all.
     pub fn classify(&self, features: &Features, tradition: Tradition) -> Result<Prediction, ModelError> {
-        let views = self.views(features);
         let (n, check) = (self.manifest.labels.len(), self.manifest.model.tonic_check);
-        let mut probs: Vec<Vec<f32>> = Vec::with_capacity(views.len());
+        let mut views = Vec::new();
+        let mut probs = Vec::new();
         let mut best = f32::NEG_INFINITY;
-        for view in &views {
-            if !probs.is_empty() && !worth_checking(view.prior, best) {
+        for view in self.views(features) {
+            if !views.is_empty() && !worth_checking(view.prior, best) {
                 break;
             }
-            let mut rows = Vec::new();
-            for batch in Self::batches(view) {
+            let start = probs.len();
+            for batch in Self::batches(&view) {
                 let data = self.window_probabilities(&batch, tradition).into_data();
-                rows.extend(
+                probs.extend(
                     data.convert::<f32>()
                         .try_to_vec::<f32>()
                         .map_err(|e| ModelError::Device(format!("{e:?}")))?,
                 );
             }
-            let checked =
-                TonicCheck { tonic_hz: view.tonic_hz, prior: view.prior, check: on_tonic(&rows, n, check) };
+            let checked = TonicCheck {
+                tonic_hz: view.tonic_hz,
+                prior: view.prior,
+                check: on_tonic(&probs[start..], n, check),
+            };
             best = best.max(checked.score());
-            probs.push(rows);
+            views.push(view);
         }
         self.decide(&views, &probs, tradition)
     }
 
-    /// Turns the probabilities of the first `probs.len()` views' windows (`outputs` per
-    /// window, row-major) into one prediction; see [`decide`].
+    /// Turns the probabilities of the views' windows (in order, `outputs` per window,
+    /// row-major; views past the end of `probs` were not run) into one prediction; see
+    /// [`decide`].
     pub fn decide(
         &self,
         views: &[TonicView],
-        probs: &[Vec<f32>],
+        probs: &[f32],
         tradition: Tradition,
     ) -> Result<Prediction, ModelError> {
-        let parts: Vec<ViewProbs<'_>> = views
-            .iter()
-            .zip(probs)
-            .map(|(v, p)| ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: p })
-            .collect();
-        decide(
-            &self.manifest.labels,
-            &self.manifest.traditions,
-            self.manifest.model.tonic_check,
-            &parts,
-            tradition,
-        )
+        let model = &self.manifest.model;
+        let parts = split_views(views, probs, model.outputs());
+        decide(&self.manifest.labels, &self.manifest.traditions, model.tonic_check, &parts, tradition)
     }
 }
 
@@ -226,13 +238,14 @@ pub fn worth_checking(prior: f32, best_score: f32) -> bool {
     TONIC_PRIOR_WEIGHT * prior > best_score
 }
 
-/// Mean probability over windows (`outputs` per row) that they are on tonic; `None` without
-/// the tonic check (or without rows).
+/// Mean probability over windows (`n + 1` outputs per row) that they are on tonic; `None`
+/// without the tonic check (or without rows).
 fn on_tonic(probs: &[f32], n: usize, tonic_check: bool) -> Option<f32> {
-    let outputs = n + 1;
-    let rows = probs.len() / outputs;
-    (tonic_check && rows > 0)
-        .then(|| probs.chunks_exact(outputs).map(|r| 1.0 - r[n]).sum::<f32>() / rows as f32)
+    if !tonic_check {
+        return None;
+    }
+    let rows = probs.len() / (n + 1);
+    (rows > 0).then(|| probs.chunks_exact(n + 1).map(|r| 1.0 - r[n]).sum::<f32>() / rows as f32)
 }
 
 /// One prediction from a clip's views: with the tonic check, the view whose windows the model
@@ -356,6 +369,22 @@ mod tests {
         ];
         let p = decide(&labels, &traditions, true, &views, Tradition::Unknown).unwrap();
         assert_eq!((p.raga.as_str(), p.tonic_hz), ("mohanam", 200.0));
+    }
+
+    #[test]
+    fn probabilities_are_cut_per_view_and_views_not_run_left_out() {
+        let window = Window { values: Vec::new(), mask: Vec::new(), hist: Vec::new() };
+        let view = |hz: f32, windows: usize| TonicView {
+            tonic_hz: hz,
+            prior: 0.0,
+            windows: vec![window.clone(); windows],
+        };
+        let views = [view(150.0, 2), view(200.0, 1), view(225.0, 2)];
+        let probs: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let parts = split_views(&views, &probs, 4);
+        assert_eq!(parts.len(), 2, "the third view was not run");
+        assert_eq!((parts[0].tonic_hz, parts[0].probs), (150.0, &probs[..8]));
+        assert_eq!((parts[1].tonic_hz, parts[1].probs), (200.0, &probs[8..]));
     }
 
     #[test]

@@ -46,14 +46,11 @@ impl Example {
         rel: String,
         true_tonic_hz: Option<f32>,
     ) -> Self {
-        let estimate = features.tonic_hz;
-        let shift_to =
-            |hz: f32| if hz > 0.0 && estimate > 0.0 { 1200.0 * (estimate / hz).log2() } else { 0.0 };
-        let true_shift = true_tonic_hz.map_or(0.0, shift_to);
+        let true_shift = true_tonic_hz.map_or(0.0, |hz| features.cents_shift_to(hz));
         let decoys = features
             .tonic_candidates
             .iter()
-            .map(|c| shift_to(c.hz))
+            .map(|c| features.cents_shift_to(c.hz))
             .filter(|d| {
                 let apart = (d - true_shift).rem_euclid(1200.0);
                 apart.min(1200.0 - apart) > 50.0

@@ -9,7 +9,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
-use raga_model::classify::{TonicView, ViewProbs, decide, tonic_views};
+use raga_model::classify::{TonicView, decide, split_views, tonic_views};
 use raga_model::package::{Quantization, load_weights, weights_to_bytes};
 use raga_model::{ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
 use serde::{Deserialize, Serialize};
@@ -220,12 +220,10 @@ pub fn evaluate(
         let mut rest = probs.as_slice();
         for (i, views) in pending.drain(..) {
             let ex = &examples[i];
-            let mut parts = Vec::with_capacity(views.len());
-            for v in &views {
-                let (mine, tail) = rest.split_at((v.windows.len() * outputs).min(rest.len()));
-                rest = tail;
-                parts.push(ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine });
-            }
+            let clip_len = views.iter().map(|v| v.windows.len()).sum::<usize>() * outputs;
+            let (mine, tail) = rest.split_at(clip_len.min(rest.len()));
+            rest = tail;
+            let parts = split_views(&views, mine, outputs);
             let p = decide(labels, traditions, config.tonic_check, &parts, tradition_of(ex))?;
             let chosen = parts.iter().find(|v| v.tonic_hz == p.tonic_hz).unwrap_or(&parts[0]);
             for row in chosen.probs.chunks_exact(outputs) {
@@ -240,7 +238,8 @@ pub fn evaluate(
     };
     let mut pending_windows = 0;
     for (i, ex) in examples.iter().enumerate() {
-        let views = tonic_views(&ex.features, config.window_frames, config.tonic_check);
+        let views: Vec<TonicView> =
+            tonic_views(&ex.features, config.window_frames, config.tonic_check).collect();
         pending_windows += views.iter().map(|v| v.windows.len()).sum::<usize>();
         pending.push((i, views));
         if pending_windows >= 32 {

@@ -20,11 +20,18 @@ pub fn pick(choice: Option<DeviceChoice>) -> (Device, &'static str) {
     }
 }
 
+/// What wgpu offers on this machine.
+fn adapters() -> Vec<wgpu::AdapterInfo> {
+    let instance = wgpu::Instance::default();
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .iter()
+        .map(|a| a.get_info())
+        .collect()
+}
+
 /// Whether wgpu sees a hardware (non-CPU) adapter.
 fn has_gpu_adapter() -> bool {
-    let instance = wgpu::Instance::default();
-    let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    adapters.iter().any(|a| a.get_info().device_type != wgpu::DeviceType::Cpu)
+    adapters().iter().any(|a| a.device_type != wgpu::DeviceType::Cpu)
 }
 
 /// The hardware behind a device name, for run tags: for wgpu the best adapter it offers
@@ -32,8 +39,6 @@ fn has_gpu_adapter() -> bool {
 /// picks in), for flex the CPU model and its threads.
 pub fn adapter(device_name: &str) -> String {
     if device_name == "wgpu" {
-        let instance = wgpu::Instance::default();
-        let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
         let rank = |t: wgpu::DeviceType| match t {
             wgpu::DeviceType::DiscreteGpu => 0,
             wgpu::DeviceType::IntegratedGpu => 1,
@@ -41,7 +46,7 @@ pub fn adapter(device_name: &str) -> String {
             wgpu::DeviceType::Cpu => 3,
             wgpu::DeviceType::Other => 4,
         };
-        return adapters.iter().map(|a| a.get_info()).min_by_key(|i| rank(i.device_type)).map_or_else(
+        return adapters().into_iter().min_by_key(|i| rank(i.device_type)).map_or_else(
             || "no wgpu adapter".into(),
             |i| format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type),
         );

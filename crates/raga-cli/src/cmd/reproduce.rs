@@ -3,7 +3,7 @@
 //! synthetic corpus that is gone or changed is rendered again from the seeds the run
 //! recorded) — and compares the new run's metrics with the original's, epoch by epoch.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use raga_train::{EpochMetrics, RunConfig, RunOptions, run};
@@ -66,42 +66,39 @@ pub fn run_cmd(args: Args) -> Result<()> {
             raga_dsp::FEATURES_VERSION
         );
     }
-    let recorded_fingerprint = config.tags.get("dataset_fingerprint");
-    let data = match &args.data {
-        Some(data) => data.clone(),
-        None => {
-            let original = PathBuf::from(&config.data);
-            let same =
-                recorded_fingerprint.is_none_or(|f| *f == super::train::dataset_fingerprint(&original));
-            match (same, &recipe) {
-                (true, _) | (false, None) => original,
-                (false, Some(metadata)) => {
-                    let mut out = args.out.clone().into_os_string();
-                    out.push("-corpus");
-                    let out = PathBuf::from(out);
-                    eprintln!(
-                        "the corpus at {} is gone or changed: rendering it again from the run's seeds into {}",
-                        original.display(),
-                        out.display()
-                    );
-                    let n = render_corpus(metadata, &out)
-                        .with_context(|| format!("rendering the corpus of run {} again", args.run_id))?;
-                    println!("rendered       {n} clips again from the run's seeds into {}", out.display());
-                    out
-                }
-            }
-        }
+    // Each candidate folder's fingerprint is computed once.
+    let recorded = config.tags.get("dataset_fingerprint");
+    let mismatch = |dir: &Path| -> Option<String> {
+        let now = super::train::dataset_fingerprint(dir);
+        recorded.filter(|r| **r != now).map(|r| format!("fingerprint {now}, recorded {r}"))
     };
-    if let Some(recorded) = recorded_fingerprint {
-        let now = super::train::dataset_fingerprint(&data);
-        if &now != recorded {
-            bail!(
-                "the corpus at {} is not the one run {} trained on (fingerprint {now}, recorded {recorded}); \
-                 render it again with the seeds in its metadata.csv or pass --data",
+    let data = args.data.clone().unwrap_or_else(|| PathBuf::from(&config.data));
+    let mut problem = mismatch(&data);
+    let data = match (&problem, &args.data, &recipe) {
+        (Some(_), None, Some(metadata)) => {
+            let mut out = args.out.clone().into_os_string();
+            out.push("-corpus");
+            let out = PathBuf::from(out);
+            eprintln!(
+                "the corpus at {} is gone or changed: rendering it again from the run's seeds into {}",
                 data.display(),
-                args.run_id
+                out.display()
             );
+            let n = render_corpus(metadata, &out)
+                .with_context(|| format!("rendering the corpus of run {} again", args.run_id))?;
+            println!("rendered       {n} clips again from the run's seeds into {}", out.display());
+            problem = mismatch(&out);
+            out
         }
+        _ => data,
+    };
+    if let Some(problem) = problem {
+        bail!(
+            "the corpus at {} is not the one run {} trained on ({problem}); \
+             render it again with the seeds in its metadata.csv or pass --data",
+            data.display(),
+            args.run_id
+        );
     }
     let choice = args.device.or_else(|| clap::ValueEnum::from_str(&config.device, true).ok());
     let (device, device_name) = pick(choice);

@@ -4,7 +4,9 @@
 //! periodic Hann window, centred frames padded with zeros, power spectrogram, Slaney mel
 //! scale with Slaney area normalisation; then `power_to_db(ref=1.0, amin=1e-10, top_db=80)`.
 
-use realfft::RealFftPlanner;
+use multiversion::multiversion;
+use realfft::num_complex::Complex;
+use rustfft::FftPlanner;
 use serde::{Deserialize, Serialize};
 
 use crate::DspError;
@@ -126,7 +128,8 @@ impl MelFilterbank {
             )));
         }
         let n_bins = config.n_fft / 2 + 1;
-        let fft_freq = |k: usize| k as f64 * sr / config.n_fft as f64;
+        let bin_hz = sr / config.n_fft as f64;
+        let fft_freq = |k: usize| k as f64 * bin_hz;
         let (lo, hi) = (hz_to_mel(config.fmin, config.scale), hz_to_mel(fmax, config.scale));
         let edges: Vec<f64> = (0..config.n_mels + 2)
             .map(|i| mel_to_hz(lo + (hi - lo) * i as f64 / (config.n_mels + 1) as f64, config.scale))
@@ -141,7 +144,10 @@ impl MelFilterbank {
                     let upper = (right - f) / (right - centre);
                     (lower.min(upper).max(0.0) * norm) as f32
                 };
-                let start = (0..n_bins).find(|&k| weight(k) > 0.0).unwrap_or(n_bins);
+                // The first bin above the left edge is at or after this one; scanning from
+                // bin 0 for every band made building the bank cost 0.2 ms.
+                let first = ((left / bin_hz).floor().max(0.0) as usize).min(n_bins);
+                let start = (first..n_bins).find(|&k| weight(k) > 0.0).unwrap_or(n_bins);
                 let end = (start..n_bins).find(|&k| weight(k) <= 0.0).unwrap_or(n_bins);
                 Band { start, weights: (start..end).map(weight).collect() }
             })
@@ -163,9 +169,12 @@ impl MelFilterbank {
         out
     }
 
-    fn apply(&self, power: &[f32], out: &mut [f32]) {
-        for (band, o) in self.bands.iter().zip(out) {
-            *o = dot(&band.weights, &power[band.start..]);
+    /// Mel power of two frames at once (each weight loaded once for both).
+    #[inline(always)]
+    fn apply_pair(&self, power: [&[f32]; 2], out: [&mut [f32]; 2]) {
+        let [out_a, out_b] = out;
+        for ((band, a), b) in self.bands.iter().zip(out_a).zip(out_b) {
+            [*a, *b] = dot2(&band.weights, [&power[0][band.start..], &power[1][band.start..]]);
         }
     }
 }
@@ -188,22 +197,28 @@ fn decibels(x: f32) -> f32 {
     (e as f32 + ln_m * std::f32::consts::LOG2_E) * DB_PER_OCTAVE
 }
 
-/// Dot product over the shorter of `a` and `b`, in eight independent lanes: a plain
-/// `sum()` of f32 is one serial chain of adds (the compiler may not reorder them), eight
-/// chains let it use SIMD and pipeline.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// Dot products of `w` with `x[0]` and `x[1]` (over the length of `w`), in eight
+/// independent lanes each: a plain `sum()` of f32 is one serial chain of adds (the compiler
+/// may not reorder them), eight chains let it use SIMD and pipeline.
+#[inline(always)]
+fn dot2(w: &[f32], x: [&[f32]; 2]) -> [f32; 2] {
     const LANES: usize = 8;
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0f32; LANES];
-    let (mut ca, mut cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    for (x, y) in (&mut ca).zip(&mut cb) {
+    let n = w.len();
+    let (w, a, b) = (w, &x[0][..n], &x[1][..n]);
+    let (mut acc_a, mut acc_b) = ([0f32; LANES], [0f32; LANES]);
+    let (mut cw, mut ca, mut cb) = (w.chunks_exact(LANES), a.chunks_exact(LANES), b.chunks_exact(LANES));
+    for ((w, a), b) in (&mut cw).zip(&mut ca).zip(&mut cb) {
         for i in 0..LANES {
-            acc[i] += x[i] * y[i];
+            acc_a[i] += w[i] * a[i];
+            acc_b[i] += w[i] * b[i];
         }
     }
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
+    let (mut tail_a, mut tail_b) = (0f32, 0f32);
+    for ((w, a), b) in cw.remainder().iter().zip(ca.remainder()).zip(cb.remainder()) {
+        tail_a += w * a;
+        tail_b += w * b;
+    }
+    [acc_a.iter().sum::<f32>() + tail_a, acc_b.iter().sum::<f32>() + tail_b]
 }
 
 /// Mel power spectrogram (`frames × n_mels`, row-major) of mono `audio`, centred frames.
@@ -214,44 +229,75 @@ pub fn mel_power(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec
 }
 
 /// `f32` mel power, librosa's precision: f32 FFT, f32 power, f32 filterbank sums.
+///
+/// Two frames go through one complex FFT, the first as the real part and the second as
+/// the imaginary part: the spectrum of a real signal is conjugate-symmetric, so with
+/// `Z = FFT(a + i·b)`, `A[k] = (Z[k] + conj Z[N−k]) / 2` and `B[k] = (Z[k] − conj Z[N−k]) / 2i`.
+/// One N-point complex FFT costs about as much as the N/2-point one a real FFT runs, and
+/// the split above is simpler than a real FFT's post-processing (which, measured, took as
+/// long as the FFT itself): the log-mel of a 30 s clip takes 30% less time. The loops are
+/// also compiled for AVX2 + FMA, picked at run time where the CPU has them.
+/// Neighbouring frames share a transform, so their levels are alike and neither drowns
+/// the other in rounding (checked against librosa by `tests/reference`).
+#[multiversion(targets("x86_64+avx2+fma", "x86_64+avx"))]
 fn mel_power_f32(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec<f32> {
     let (n_fft, hop) = (config.n_fft, config.hop_length);
     let frames = 1 + audio.len() / hop;
     let n_mels = bank.n_mels();
-    let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n_fft);
+    let fft = FftPlanner::<f32>::new().plan_fft_forward(n_fft);
     let window: Vec<f32> = (0..n_fft)
         .map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n_fft as f64).cos()) as f32)
         .collect();
-    let mut input = fft.make_input_vec();
-    let mut spectrum = fft.make_output_vec();
-    let mut scratch = fft.make_scratch_vec();
-    let mut power = vec![0f32; n_fft / 2 + 1];
-    let mut out = vec![0f32; frames * n_mels];
+    let mut buf = vec![Complex::<f32>::default(); n_fft];
+    let mut scratch = vec![Complex::<f32>::default(); fft.get_inplace_scratch_len()];
     let half = n_fft / 2;
-    for t in 0..frames {
-        let centre = t * hop;
-        if centre >= half && centre + half <= audio.len() {
-            // Interior frame: a plain slice, no per-sample bounds checks.
-            for ((x, s), w) in input.iter_mut().zip(&audio[centre - half..centre + half]).zip(&window) {
-                *x = s * w;
-            }
-        } else {
-            // Edge frame: zero padding outside the clip.
-            for (i, x) in input.iter_mut().enumerate() {
-                let j = (centre + i).wrapping_sub(half);
-                *x = audio.get(j).map_or(0.0, |s| s * window[i]);
-            }
+    let mut power_a = vec![0f32; half + 1];
+    let mut power_b = vec![0f32; half + 1];
+    // Room for an even number of frames; the row of a missing last one is dropped below.
+    let mut out = vec![0f32; frames.next_multiple_of(2) * n_mels];
+    for t in (0..frames).step_by(2) {
+        let has_b = t + 1 < frames;
+        fill_pair(&mut buf, audio, [Some(t * hop), has_b.then_some((t + 1) * hop)], &window);
+        fft.process_with_scratch(&mut buf, &mut scratch);
+        // |Z[k] + conj Z[N−k]|² / 4 and |Z[k] − conj Z[N−k]|² / 4; at k = 0 and N/2,
+        // Z[N−k] is Z[k] itself, so A[k] = Re Z[k] and B[k] = Im Z[k].
+        for k in [0, half] {
+            (power_a[k], power_b[k]) = (buf[k].re * buf[k].re, buf[k].im * buf[k].im);
         }
-        // The buffers are sized by the plan, so processing cannot fail.
-        if fft.process_with_scratch(&mut input, &mut spectrum, &mut scratch).is_err() {
-            continue;
+        let (low, high) = buf.split_at(half + 1);
+        for (((z, y), pa), pb) in
+            low[1..half].iter().zip(high.iter().rev()).zip(&mut power_a[1..half]).zip(&mut power_b[1..half])
+        {
+            *pa = 0.25 * ((z.re + y.re) * (z.re + y.re) + (z.im - y.im) * (z.im - y.im));
+            *pb = 0.25 * ((z.re - y.re) * (z.re - y.re) + (z.im + y.im) * (z.im + y.im));
         }
-        for (p, c) in power.iter_mut().zip(&spectrum) {
-            *p = c.re * c.re + c.im * c.im;
-        }
-        bank.apply(&power, &mut out[t * n_mels..(t + 1) * n_mels]);
+        let (row_a, row_b) = out[t * n_mels..(t + 2) * n_mels].split_at_mut(n_mels);
+        bank.apply_pair([&power_a, &power_b], [row_a, row_b]);
     }
+    out.truncate(frames * n_mels);
     out
+}
+
+/// Writes the windowed frames centred on samples `centres` into the real and the
+/// imaginary parts of `buf`; a missing second frame is zeros. Zero-padded outside the clip.
+#[inline(always)]
+fn fill_pair(buf: &mut [Complex<f32>], audio: &[f32], centres: [Option<usize>; 2], window: &[f32]) {
+    let half = window.len() / 2;
+    let interior = |c: Option<usize>| c.filter(|&c| c >= half && c + half <= audio.len());
+    if let (Some(a), Some(b)) = (interior(centres[0]), interior(centres[1])) {
+        // Both interior (all but a few pairs): plain slices, no per-sample bounds checks.
+        let (a, b) = (&audio[a - half..a + half], &audio[b - half..b + half]);
+        for (((x, a), b), w) in buf.iter_mut().zip(a).zip(b).zip(window) {
+            *x = Complex::new(a * w, b * w);
+        }
+    } else {
+        let sample = |c: Option<usize>, i: usize| {
+            c.and_then(|c| audio.get((c + i).wrapping_sub(half))).map_or(0.0, |s| s * window[i])
+        };
+        for (i, x) in buf.iter_mut().enumerate() {
+            *x = Complex::new(sample(centres[0], i), sample(centres[1], i));
+        }
+    }
 }
 
 /// librosa's `power_to_db`: `10 log10(max(amin, S) / ref)`, clipped to `top_db` below the maximum.

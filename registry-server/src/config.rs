@@ -23,7 +23,7 @@ pub struct ServerConfig {
     #[arg(long, env = "RAGASENSE_PORT", default_value_t = 5000)]
     pub port: u16,
 
-    /// Origins allowed to fetch published models from a browser (`*` for any).
+    /// Origins allowed to fetch published models and send telemetry from a browser (`*` for any).
     #[arg(long, env = "RAGASENSE_CORS_ALLOW_ORIGIN", value_delimiter = ',', default_value = "*")]
     pub cors_allow_origin: Vec<String>,
 

@@ -32,6 +32,10 @@ pub enum Error {
     /// The request body is over the limit (`REQUEST_LIMIT_EXCEEDED`, 413).
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The body comes in a content type the route does not read (`INVALID_PARAMETER_VALUE`,
+    /// 415: MLflow has no code of its own for it).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// A feature this server does not offer yet (`NOT_IMPLEMENTED`, 501).
     #[error("{0}")]
     NotImplemented(String),
@@ -62,7 +66,7 @@ impl Error {
     /// MLflow's error code name.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidParameter(_) => "INVALID_PARAMETER_VALUE",
+            Self::InvalidParameter(_) | Self::UnsupportedMediaType(_) => "INVALID_PARAMETER_VALUE",
             Self::NotFound(_) => "RESOURCE_DOES_NOT_EXIST",
             Self::AlreadyExists(_) => "RESOURCE_ALREADY_EXISTS",
             Self::InvalidState(_) => "INVALID_STATE",
@@ -82,6 +86,7 @@ impl Error {
             Self::NotFound(_) | Self::EndpointNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -17,6 +17,7 @@ pub mod publish;
 pub mod registry;
 pub mod runs;
 pub mod search;
+pub mod telemetry;
 pub mod validate;
 
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub struct Settings {
     pub max_json_bytes: usize,
     /// Largest artifact upload, in bytes.
     pub max_artifact_bytes: usize,
-    /// Origins allowed by CORS on the publication routes (`*` allows any).
+    /// Origins allowed by CORS on the publication and telemetry routes (`*` allows any).
     pub cors_allow_origins: Vec<String>,
     /// `max-age` for stage/alias manifest URLs.
     pub moving_max_age: u32,
@@ -120,10 +121,18 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(compression())
         .layer(cors_layer(&settings.cors_allow_origins));
+    // Browsers post here from the pages that run the model: its own CORS (POST, JSON) and
+    // its own body limit, far below the API's.
+    let telemetry = telemetry::router()
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(telemetry::MAX_BODY_BYTES))
+        .layer(compression())
+        .layer(telemetry_cors_layer(&settings.cors_allow_origins));
     Router::new()
         .merge(api.method_not_allowed_fallback(method_not_allowed))
         .merge(uploads.method_not_allowed_fallback(method_not_allowed))
         .merge(public)
+        .merge(telemetry)
         .fallback(not_found)
         .layer(axum::middleware::map_response(json_413))
         .layer(TraceLayer::new_for_http().make_span_with(
@@ -145,17 +154,36 @@ fn compression() -> CompressionLayer<impl Predicate> {
         .compress_when(DefaultPredicate::new().and(NotPartial))
 }
 
+/// CORS of the publication routes: read-only, with the headers of cached, ranged downloads.
 fn cors_layer(origins: &[String]) -> CorsLayer {
-    let layer = CorsLayer::new()
+    CorsLayer::new()
         .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
         .allow_headers([header::RANGE, header::IF_NONE_MATCH, header::CONTENT_TYPE])
-        .expose_headers([header::ETAG, header::CONTENT_RANGE, header::CONTENT_LENGTH, header::ACCEPT_RANGES])
-        .max_age(Duration::from_secs(3600));
+        .expose_headers([
+            header::ETAG,
+            header::CONTENT_RANGE,
+            header::CONTENT_LENGTH,
+            header::ACCEPT_RANGES,
+            header::HeaderName::from_static("x-model-version"),
+        ])
+        .max_age(Duration::from_secs(3600))
+        .allow_origin(allowed_origins(origins))
+}
+
+/// CORS of `/v1/telemetry`: JSON posts (a `text/plain` beacon needs no preflight) and reads.
+fn telemetry_cors_layer(origins: &[String]) -> CorsLayer {
+    CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3600))
+        .allow_origin(allowed_origins(origins))
+}
+
+fn allowed_origins(origins: &[String]) -> AllowOrigin {
     if origins.iter().any(|o| o == "*") || origins.is_empty() {
-        layer.allow_origin(AllowOrigin::any())
+        AllowOrigin::any()
     } else {
-        let list: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
-        layer.allow_origin(list)
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     }
 }
 

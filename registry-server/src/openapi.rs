@@ -126,6 +126,18 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "A file of a version's package (Range, ETag)",
     ),
     ("get", "/v1/blobs/sha256/{hash}", "publication", "A published file by content hash (immutable, Range)"),
+    (
+        "post",
+        "/v1/telemetry",
+        "telemetry",
+        "Store 1 to 100 browser classification events (JSON or text/plain, 1 MiB, idempotent on event_id)",
+    ),
+    (
+        "get",
+        "/v1/telemetry",
+        "telemetry",
+        "Telemetry events of a model, newest first (model, version, since_ms, paging)",
+    ),
     ("get", "/health", "server", "Liveness"),
     ("get", "/version", "server", "Server version"),
     ("get", "/openapi.json", "server", "This document"),
@@ -159,6 +171,10 @@ pub fn document() -> Value {
         }
         if matches!(*method, "post" | "patch" | "put" | "delete") && !path.contains("mlflow-artifacts") {
             op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        if *path == "/v1/telemetry" && *method == "post" {
+            // navigator.sendBeacon sends a string as text/plain.
+            op["requestBody"]["content"]["text/plain"] = json!({"schema": {"type": "string"}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = op;

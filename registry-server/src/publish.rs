@@ -189,6 +189,11 @@ async fn manifest(
     })?;
     let mut files = Vec::new();
     rewrite(&state, &root, &mut doc, &mut files).await?;
+    // Which registry version this is, for clients that cannot read `x-model-version`
+    // (and for copies of the manifest saved elsewhere, e.g. an exported static site).
+    if let Value::Object(map) = &mut doc {
+        map.insert("registry".into(), serde_json::json!({ "model": name, "version": mv.version }));
+    }
     index_blobs(&state, &files).await?;
     let body = serde_json::to_vec_pretty(&doc).map_err(Error::internal)?;
     let etag = format!("\"{}\"", hex::encode(Sha256::digest(&body)));

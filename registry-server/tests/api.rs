@@ -740,6 +740,334 @@ async fn publication_manifest_blobs_cache_range_cors() {
     .await;
 }
 
+/// Clip statistics as the wasm runtime sends them (`raga_model::FeatureStats` of one clip).
+fn clip_stats(bands: usize) -> Value {
+    json!({
+        "clips": 1,
+        "frames": 431,
+        "log_mel": (0..bands).map(|b| json!({"mean": -60.0 + b as f64 * 0.375, "std": 6.25})).collect::<Vec<_>>(),
+        "level_db": {"mean": -31.5, "std": 0.0},
+        "voiced_fraction": {"mean": 0.82, "std": 0.0},
+        "tonic_hz": {"mean": 146.8, "std": 0.0},
+        "seconds": {"mean": 10.0, "std": 0.0},
+        "pitch_class_hist": (0..120).map(|i| (i % 12) as f64 / 660.0).collect::<Vec<_>>(),
+    })
+}
+
+/// A successful classification of `raga-detector` `version`.
+fn telemetry_event(id: &str, version: &str) -> Value {
+    json!({
+        "event_id": id,
+        "model": "raga-detector",
+        "version": version,
+        "backend": "webgpu",
+        "client_time_ms": 1_764_000_000_000_i64,
+        "timings_ms": {"features": 81.2, "inference": 23.0, "total": 110.0},
+        "top_label": "yaman",
+        "confidence": 0.93,
+        "tradition": "hindustani",
+        "tonic_hz": 146.8,
+        "input": clip_stats(128),
+        "runtime": {"package_version": "0.1.0", "user_agent": "Mozilla/5.0 (X11; Linux x86_64)"},
+    })
+}
+
+impl TestApp {
+    /// Registers `raga-detector` with versions 1..=`versions`.
+    async fn register_detector(&self, versions: usize) {
+        let m = "/api/2.0/mlflow";
+        self.ok("POST", &format!("{m}/registered-models/create"), Some(json!({"name": "raga-detector"})))
+            .await;
+        for _ in 0..versions {
+            self.ok(
+                "POST",
+                &format!("{m}/model-versions/create"),
+                Some(json!({"name": "raga-detector", "source": "mlflow-artifacts:/0/x/artifacts/package"})),
+            )
+            .await;
+        }
+    }
+
+    async fn post_telemetry(&self, content_type: &str, body: String) -> Reply {
+        self.raw(
+            Request::post("/v1/telemetry")
+                .header(header::CONTENT_TYPE, content_type)
+                .header("origin", "https://app.example")
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await
+    }
+
+    async fn telemetry_ids(&self, query: &str) -> (Vec<String>, Value) {
+        let v = self.ok("GET", &format!("/v1/telemetry?model=raga-detector{query}"), None).await;
+        let ids = v["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap_or_default().to_string())
+            .collect();
+        (ids, v)
+    }
+}
+
+#[tokio::test]
+async fn telemetry_is_stored_once_and_read_back() {
+    let app = test_app().await;
+    app.register_detector(2).await;
+    let failed = json!({
+        "event_id": "e2",
+        "model": "raga-detector",
+        "version": 1,
+        "backend": "cpu",
+        "client_time_ms": 1_764_000_000_500_i64,
+        "timings_ms": {"features": 0.0, "inference": 0.0, "total": 4.5},
+        "error": "microphone permission denied",
+        "sent_by": "a future runtime",
+    });
+    let batch =
+        json!({"events": [telemetry_event("e1", "1"), failed, telemetry_event("e3", "2")]}).to_string();
+    let reply = app.post_telemetry("application/json", batch.clone()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    assert_eq!(reply.json(), json!({"accepted": 3, "duplicates": 0}));
+    assert_eq!(reply.headers["access-control-allow-origin"], "*");
+    // A retried batch is not counted twice.
+    let reply = app.post_telemetry("application/json", batch).await;
+    assert_eq!(reply.json(), json!({"accepted": 0, "duplicates": 3}));
+    // What navigator.sendBeacon sends for a string.
+    let beacon = json!({"events": [telemetry_event("e1", "1"), telemetry_event("e4", "1")]}).to_string();
+    let reply = app.post_telemetry("text/plain;charset=UTF-8", beacon).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json());
+    assert_eq!(reply.json(), json!({"accepted": 1, "duplicates": 1}));
+
+    let (ids, v) = app.telemetry_ids("").await;
+    assert_eq!(ids, ["e4", "e3", "e2", "e1"]);
+    assert!(v.get("next_page_token").is_none(), "{v}");
+    let events = v["events"].as_array().expect("events");
+    let received = events[0]["received_ms"].as_i64().expect("received_ms");
+    assert!((received - registry_server::db::now_ms()).abs() < 60_000, "{received}");
+    // Each event comes back as sent, plus the server's clock; unknown fields are not kept.
+    let mut expected = telemetry_event("e1", "1");
+    expected["received_ms"] = events[3]["received_ms"].clone();
+    assert_eq!(events[3], expected);
+    assert_eq!(
+        events[2],
+        json!({
+            "event_id": "e2",
+            "model": "raga-detector",
+            "version": "1",
+            "backend": "cpu",
+            "client_time_ms": 1_764_000_000_500_i64,
+            "timings_ms": {"features": 0.0, "inference": 0.0, "total": 4.5},
+            "error": "microphone permission denied",
+            "received_ms": events[2]["received_ms"],
+        })
+    );
+
+    assert_eq!(app.telemetry_ids("&version=2").await.0, ["e3"]);
+    let (ids, v) = app.telemetry_ids("&max_results=3").await;
+    assert_eq!(ids, ["e4", "e3", "e2"]);
+    let token = v["next_page_token"].as_str().expect("token");
+    let (ids, v) = app.telemetry_ids(&format!("&max_results=3&page_token={token}")).await;
+    assert_eq!(ids, ["e1"]);
+    assert!(v.get("next_page_token").is_none(), "{v}");
+    let (ids, v) = app.telemetry_ids(&format!("&since_ms={}", received + 1)).await;
+    assert!(ids.is_empty());
+    assert_eq!(v, json!({"events": []}));
+    check_error(&app, "GET", "/v1/telemetry?version=1", None, 400, "INVALID_PARAMETER_VALUE", "'model'")
+        .await;
+    check_error(
+        &app,
+        "GET",
+        "/v1/telemetry?model=raga-detector&max_results=1001",
+        None,
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "at most 1000",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn telemetry_rejects_a_bad_batch_whole() {
+    let app = test_app().await;
+    app.register_detector(1).await;
+    let ok = telemetry_event("first-is-fine", "1");
+    // A batch whose event 1 is `ok` changed by `patch`.
+    let second = |patch: Value| {
+        let mut bad = telemetry_event("second", "1");
+        for (k, v) in patch.as_object().into_iter().flatten() {
+            bad[k] = v.clone();
+        }
+        json!({"events": [ok, bad]}).to_string()
+    };
+    let json_ct = "application/json";
+    // (content type, body, status, error_code, message fragment)
+    let cases: Vec<(&str, String, u16, &str, &str)> = vec![
+        (
+            json_ct,
+            r#"{"events": []}"#.into(),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events must hold 1 to 100 events (got 0)",
+        ),
+        (
+            json_ct,
+            json!({"events": vec![ok.clone(); 101]}).to_string(),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "(got 101)",
+        ),
+        (json_ct, "{}".into(), 400, "INVALID_PARAMETER_VALUE", "events is required"),
+        (
+            json_ct,
+            second(json!({"confidence": 1.7})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].confidence must be within 0..1 (got 1.7)",
+        ),
+        (
+            json_ct,
+            second(json!({"timings_ms": {"features": 1.0, "inference": -3.0, "total": 5.0}})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].timings_ms.inference must be within 0..1e7 ms (got -3)",
+        ),
+        (
+            json_ct,
+            second(json!({"timings_ms": {"features": 1.0, "inference": 3.0, "total": "NaN"}})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].timings_ms.total: invalid type: string \"NaN\"",
+        ),
+        (
+            json_ct,
+            second(json!({"confidence": 0.123456789})).replace("0.123456789", "1e999"),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].confidence: number out of range",
+        ),
+        (
+            json_ct,
+            second(json!({"tonic_hz": 5000.0})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].tonic_hz must be within 20..2000 Hz (got 5000)",
+        ),
+        (
+            json_ct,
+            second(json!({"input": clip_stats(64)})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].input.log_mel must have 128 mel bands (got 64)",
+        ),
+        (
+            json_ct,
+            second(json!({"top_label": null})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].top_label is required unless the event reports an error",
+        ),
+        (
+            json_ct,
+            second(json!({"event_id": "has space"})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].event_id must be 1 to 64 characters",
+        ),
+        (
+            json_ct,
+            second(json!({"backend": "webgl"})),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "events[1].backend must be one of \"webgpu\", \"cpu\" (got \"webgl\")",
+        ),
+        (
+            json_ct,
+            second(json!({"version": "7"})),
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+            "model 'raga-detector' has no version 7 (events[1])",
+        ),
+        (
+            json_ct,
+            second(json!({"model": "ghost"})),
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+            "model 'ghost' has no version 1",
+        ),
+        (
+            json_ct,
+            json!({"events": [ok], "padding": "x".repeat(1 << 20)}).to_string(),
+            413,
+            "REQUEST_LIMIT_EXCEEDED",
+            "larger than the 1 MiB telemetry limit",
+        ),
+        (
+            "text/plain",
+            "{\"events\": [".into(),
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "request body is not valid JSON",
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            second(json!({})),
+            415,
+            "INVALID_PARAMETER_VALUE",
+            "application/json or text/plain (got 'application/x-www-form-urlencoded')",
+        ),
+    ];
+    for (content_type, body, status, code, fragment) in cases {
+        let reply = app.post_telemetry(content_type, body).await;
+        let v = reply.json();
+        assert_eq!(reply.status.as_u16(), status, "{fragment}: {v}");
+        assert_eq!(v["error_code"], code, "{fragment}: {v}");
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(message.contains(fragment), "message {message:?} lacks {fragment:?}");
+    }
+    // Nothing of a rejected batch was stored, not even its valid events.
+    assert_eq!(app.telemetry_ids("").await.0, Vec::<String>::new());
+    let reply = app.post_telemetry(json_ct, json!({"events": [ok]}).to_string()).await;
+    assert_eq!(reply.json(), json!({"accepted": 1, "duplicates": 0}));
+}
+
+#[tokio::test]
+async fn telemetry_cors_allows_posts_from_listed_origins() {
+    let app = test_app_with(Settings {
+        cors_allow_origins: vec!["https://app.example".into()],
+        ..Settings::default()
+    })
+    .await;
+    let preflight = |uri: &str, origin: &str, method: &str| {
+        Request::options(uri)
+            .header("origin", origin)
+            .header("access-control-request-method", method)
+            .header("access-control-request-headers", "content-type")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let reply = app.raw(preflight("/v1/telemetry", "https://app.example", "POST")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let header_text = |reply: &Reply, name: &str| {
+        reply.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase()
+    };
+    assert_eq!(header_text(&reply, "access-control-allow-origin"), "https://app.example");
+    assert!(header_text(&reply, "access-control-allow-methods").contains("post"), "{:?}", reply.headers);
+    assert!(
+        header_text(&reply, "access-control-allow-headers").contains("content-type"),
+        "{:?}",
+        reply.headers
+    );
+    let reply = app.raw(preflight("/v1/telemetry", "https://elsewhere.example", "POST")).await;
+    assert!(reply.headers.get("access-control-allow-origin").is_none(), "{:?}", reply.headers);
+    // Publication stays read-only.
+    let reply = app
+        .raw(preflight(&format!("/v1/blobs/sha256/{}", "a".repeat(64)), "https://app.example", "GET"))
+        .await;
+    assert!(!header_text(&reply, "access-control-allow-methods").contains("post"), "{:?}", reply.headers);
+}
+
 #[tokio::test]
 async fn openapi_lists_routes() {
     let app = test_app().await;
@@ -749,6 +1077,7 @@ async fn openapi_lists_routes() {
         "/api/2.0/mlflow/runs/search",
         "/api/2.0/ragasense/registered-models/rollback",
         "/v1/blobs/sha256/{hash}",
+        "/v1/telemetry",
     ] {
         assert!(v["paths"].get(path).is_some(), "{path}");
     }

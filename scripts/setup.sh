@@ -29,4 +29,15 @@ if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version
     log "cargo install wasm-bindgen-cli $wb_version (≈ 4 min, once)"
     cargo install -q wasm-bindgen-cli --version "$wb_version"
 fi
+if ! command -v wasm-pack >/dev/null; then
+    log "cargo install wasm-pack (≈ 2 min, once)"
+    cargo install -q wasm-pack --locked
+fi
+
+# Node packages for the browser tests (playwright-core drives Debian's chromium; it never
+# downloads a browser).
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+    log "npm ci (tests/browser)"
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
 log "setup done"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
-# wasm32 under Node, and the registry server against the official MLflow client.
+# wasm32 under Node, the registry server against the official MLflow client, and the npm
+# package (browser runtime) in Node and headless Chromium.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -27,5 +28,13 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 log "registry server against the official MLflow client"
 cargo build -p registry-server --bin registry-server
 RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q
+
+log "npm package ragasense (wasm-pack, size-optimised)"
+bash scripts/build-npm.sh
+
+log "browser runtime: Node (CPU path) and headless Chromium (WebGPU on SwiftShader, and without)"
+cargo build -p raga-cli --bin ragasense
+(cd tests/browser && RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
+    node --test --test-concurrency=1 node-cpu.test.mjs chromium.test.mjs)
 
 log "all tests passed"

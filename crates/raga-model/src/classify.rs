@@ -147,6 +147,19 @@ impl Classifier {
         Ok(Self::new(model, manifest, device.clone()))
     }
 
+    /// Like [`from_package`](Self::from_package), but with f32 weights on `device`: the
+    /// package is loaded and dequantized on the CPU, then moved. For backends that cannot run
+    /// the package's quantized weights (WebGPU and int8).
+    pub fn from_package_dequantized(
+        manifest: &[u8],
+        weights: Vec<u8>,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        let cpu = Self::from_package(manifest, weights, &Device::flex())?;
+        let model = crate::package::dequantize(cpu.model).to_device(device);
+        Ok(Self::new(model, cpu.manifest, device.clone()))
+    }
+
     /// The package manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
@@ -176,11 +189,27 @@ impl Classifier {
         view.windows.chunks(INFER_BATCH).map(|c| c.iter().collect())
     }
 
-    /// Classifies a clip from its features (blocking read-back; use the pieces above in a
-    /// browser). Views are run best estimator evidence first, and stop as soon as none left
-    /// could win ([`worth_checking`]): usually one or two of them, with the same answer as
-    /// running all.
+    /// Classifies a clip from its features, reading results back synchronously: on native
+    /// devices, and in a browser on the CPU (flex), whose reads complete at once. WebGPU in a
+    /// browser cannot block: use [`classify_async`](Self::classify_async) there.
     pub fn classify(&self, features: &Features, tradition: Tradition) -> Result<Prediction, ModelError> {
+        burn::tensor::try_read_sync(self.classify_async(features, tradition)).unwrap_or_else(|| {
+            Err(ModelError::Device(
+                "this device cannot read results back synchronously here (WebGPU in a browser): \
+                 use classify_async"
+                    .into(),
+            ))
+        })
+    }
+
+    /// Classifies a clip from its features. Views are run best estimator evidence first, and
+    /// stop as soon as none left could win ([`worth_checking`]): usually one or two of them,
+    /// with the same answer as running all.
+    pub async fn classify_async(
+        &self,
+        features: &Features,
+        tradition: Tradition,
+    ) -> Result<Prediction, ModelError> {
         let (n, check) = (self.manifest.labels.len(), self.manifest.model.tonic_check);
         let mut views = Vec::new();
         let mut probs = Vec::new();
@@ -191,7 +220,11 @@ impl Classifier {
             }
             let start = probs.len();
             for batch in Self::batches(&view) {
-                let data = self.window_probabilities(&batch, tradition).into_data();
+                let data = self
+                    .window_probabilities(&batch, tradition)
+                    .into_data_async()
+                    .await
+                    .map_err(|e| ModelError::Device(format!("reading results back: {e:?}")))?;
                 probs.extend(
                     data.convert::<f32>()
                         .try_to_vec::<f32>()

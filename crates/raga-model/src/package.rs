@@ -298,6 +298,21 @@ pub fn load_model(manifest: &Manifest, weights: Vec<u8>, device: &Device) -> Res
     Ok(model)
 }
 
+/// The model with its quantized weights replaced by their f32 values, for backends without
+/// kernels for the package's quantization (WebGPU has none for `Q8S`).
+pub fn dequantize(model: RagaModel) -> RagaModel {
+    struct Dequantizer;
+    impl burn::module::ModuleMapper for Dequantizer {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<burn::tensor::Tensor<D>>,
+        ) -> burn::module::Param<burn::tensor::Tensor<D>> {
+            param.map(|t| t.dequantize())
+        }
+    }
+    model.map(&mut Dequantizer)
+}
+
 /// Loads burnpack weights into a model built from the config they were saved from; every
 /// tensor must load and none may be missing.
 pub fn load_weights(model: &mut RagaModel, weights: Vec<u8>) -> Result<(), ModelError> {
@@ -404,6 +419,11 @@ mod tests {
         let close = logits(&loaded, &device, &config);
         for (a, b) in close.iter().zip(&reference) {
             assert!((a - b).abs() < 0.05 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        // Dequantized (what WebGPU runs): the int8 model's own values in f32.
+        let dequantized = logits(&dequantize(loaded), &device, &config);
+        for (a, b) in dequantized.iter().zip(&close) {
+            assert!((a - b).abs() < 1e-3 * (1.0 + b.abs()), "{a} vs {b}");
         }
     }
 

@@ -49,6 +49,21 @@ enum Command {
     },
     /// Restore the previous Production version.
     Rollback { name: String },
+    /// Register a model package folder (from `ragasense package`) as a new version: a run
+    /// holds its files as artifacts, the version points at them; optionally promoted.
+    Publish {
+        /// Package folder: manifest.json + model.bpk.
+        package: std::path::PathBuf,
+        /// Registered model name (default: the manifest's name).
+        #[arg(long)]
+        name: Option<String>,
+        /// Move the new version to this stage (archiving the versions already there).
+        #[arg(long, value_enum, ignore_case = true)]
+        stage: Option<Stage>,
+        /// Point this alias (e.g. `production`) at the new version.
+        #[arg(long)]
+        alias: Option<String>,
+    },
 }
 
 pub async fn run(args: Args) -> Result<()> {
@@ -135,6 +150,29 @@ pub async fn run(args: Args) -> Result<()> {
             client.set_alias(&name, &alias, number).await.with_context(at)?;
             println!("{name}@{alias} → version {number}");
         }
+        Command::Publish { package, name, stage, alias } => {
+            let v = publish(&client, &package, name.as_deref()).await.with_context(at)?;
+            let number: u64 = v.version.parse().context("the registry answered a non-numeric version")?;
+            if let Some(stage) = stage {
+                client.promote(&v.name, number, stage, true).await.with_context(at)?;
+            }
+            if let Some(alias) = &alias {
+                client.set_alias(&v.name, alias, number).await.with_context(at)?;
+            }
+            if args.json {
+                return print_json(
+                    &client
+                        .versions(&v.name)
+                        .await
+                        .with_context(at)?
+                        .into_iter()
+                        .find(|x| x.version == v.version),
+                );
+            }
+            println!("published {} as {} version {number}", package.display(), v.name);
+            let selector = alias.map(|a| format!("@{a}")).unwrap_or_else(|| number.to_string());
+            println!("browsers load {}/v1/models/{}/{selector}/manifest.json", client.base(), v.name);
+        }
         Command::Rollback { name } => {
             let r = client.rollback(&name).await.with_context(at)?;
             if args.json {
@@ -148,6 +186,39 @@ pub async fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Uploads a package folder as the artifacts of a new run of `RagaSense_<model>` and registers
+/// it as a version of the model (named by the manifest unless `name` is given).
+async fn publish(client: &RegistryClient, dir: &std::path::Path, name: Option<&str>) -> Result<ModelVersion> {
+    let (manifest_bytes, weights) = raga_train::package::read_package(dir)?;
+    // The same checks a loader makes: a broken package is refused before anything is stored.
+    let manifest = raga_model::Manifest::from_json(&manifest_bytes)
+        .with_context(|| format!("{}/manifest.json", dir.display()))?;
+    manifest
+        .verify_file(raga_model::package::WEIGHTS_FILE, &weights)
+        .with_context(|| format!("{}", dir.display()))?;
+    let name = name.unwrap_or(&manifest.name).to_string();
+    let experiment = client.get_or_create_experiment(&format!("RagaSense_{name}")).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let tags = vec![
+        ("mlflow.source.type".to_string(), "LOCAL".to_string()),
+        ("ragasense.published_from".to_string(), dir.display().to_string()),
+    ];
+    let run_id = client.create_run(&experiment, &format!("publish_{name}"), now, &tags).await?;
+    let artifact_uri = client.run_artifact_uri(&run_id).await?;
+    client.upload_artifact(&artifact_uri, "package/manifest.json", manifest_bytes).await?;
+    client
+        .upload_artifact(&artifact_uri, &format!("package/{}", raga_model::package::WEIGHTS_FILE), weights)
+        .await?;
+    client.end_run(&run_id, "FINISHED", now).await?;
+    let tags = vec![
+        ("quantization".to_string(), format!("{:?}", manifest.quantization).to_lowercase()),
+        ("features_version".to_string(), manifest.features_version.to_string()),
+    ];
+    Ok(client.create_version(&name, &format!("runs:/{run_id}/package"), &run_id, &tags).await?)
 }
 
 fn print_versions(versions: &[ModelVersion]) {

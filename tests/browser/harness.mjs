@@ -1,0 +1,120 @@
+// Shared by the browser-runtime suites: a real registry server with a real trained package
+// published in it, rendered clips, and a static server for the npm package and test page.
+// Paths come from the environment (scripts/test.sh sets them) or the usual build places.
+import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, readFileSync, existsSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, extname, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const target = process.env.CARGO_TARGET_DIR || join(root, "target");
+export const paths = {
+  ragasense: process.env.RAGASENSE_BIN || join(target, "debug/ragasense"),
+  server: process.env.RAGASENSE_SERVER_BIN || join(target, "debug/registry-server"),
+  npm: process.env.RAGASENSE_NPM_DIR || join(target, "npm/ragasense"),
+  // A real package trained by `ragasense train --profile small` (see tests/fixtures/README.md).
+  model: join(root, "tests/fixtures/model-small-int8"),
+};
+for (const [what, p] of Object.entries(paths)) {
+  if (!existsSync(p)) throw new Error(`${what}: ${p} is missing (scripts/test.sh builds it)`);
+}
+
+/** Clips the fixture model classifies right natively (checked by the suites too). */
+export const CLIPS = [
+  { raga: "bhairav", tradition: "hindustani" },
+  { raga: "malkauns", tradition: "hindustani" },
+  { raga: "hamsadhwani", tradition: "carnatic" },
+];
+const SEED = "4242";
+const SECONDS = "20";
+
+/** Starts the registry on a free port with a fresh store; publishes the fixture model. */
+export async function startRegistry() {
+  const store = mkdtempSync(join(tmpdir(), "ragasense-browser-"));
+  const proc = spawn(paths.server, ["--port", "0", "--backend-store-uri", `sqlite:///${store}/db.sqlite`,
+    "--artifacts-destination", join(store, "artifacts")], { stdio: ["ignore", "pipe", "inherit"] });
+  const url = await new Promise((ok, fail) => {
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) ok(m[1]);
+    });
+    proc.on("exit", (code) => fail(new Error(`registry exited with ${code}`)));
+    setTimeout(() => fail(new Error("registry did not start in 20 s")), 20000);
+  });
+  execFileSync(paths.ragasense, ["models", "publish", paths.model, "--tracking-uri", url,
+    "--stage", "production", "--alias", "production"], { stdio: "inherit" });
+  return { url, store, stop: () => proc.kill("SIGKILL"), proc };
+}
+
+/** Renders the test clips (seeds never used in training) and returns them with their WAVs. */
+export function renderClips() {
+  const dir = mkdtempSync(join(tmpdir(), "ragasense-clips-"));
+  execFileSync(paths.ragasense, ["synth", "--out", dir, "--split", "test", "--seed", SEED, "--seconds", SECONDS,
+    "--per-raga", "1", "--ragas", CLIPS.map((c) => c.raga).join(",")], { stdio: "ignore" });
+  return CLIPS.map((c) => {
+    const folder = join(dir, c.raga);
+    const wav = execFileSync("find", [folder, "-name", "*.wav"]).toString().trim().split("\n")[0];
+    return { ...c, wav, bytes: readFileSync(wav) };
+  });
+}
+
+/** The native answer for a clip (`ragasense classify --json` on flex). */
+export function nativeAnswer(wav, tradition) {
+  const out = execFileSync(paths.ragasense, ["classify", "--model", paths.model, "--device", "flex",
+    "--tradition", tradition, "--json", wav]).toString();
+  return JSON.parse(out.trim().split("\n")[0]);
+}
+
+/** Mono f32 samples and rate of a 16-bit PCM WAV (what `ragasense synth` writes). */
+export function readWav(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = 12, rate = 0, channels = 1, bits = 16;
+  while (at + 8 <= bytes.length) {
+    const id = bytes.toString("ascii", at, at + 4), size = view.getUint32(at + 4, true);
+    if (id === "fmt ") {
+      channels = view.getUint16(at + 10, true);
+      rate = view.getUint32(at + 12, true);
+      bits = view.getUint16(at + 22, true);
+    } else if (id === "data") {
+      if (bits !== 16) throw new Error(`expected 16-bit PCM, got ${bits}`);
+      const n = size / 2 / channels, out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getInt16(at + 8 + i * 2 * channels, true) / 32768;
+      return { samples: out, rate };
+    }
+    at += 8 + size + (size & 1);
+  }
+  throw new Error("no data chunk");
+}
+
+const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm",
+  ".json": "application/json", ".wav": "audio/wav", ".ts": "text/plain" };
+
+/** A plain static server: `/pkg/*` the npm package, `/page/*` the test page, `/clips/N.wav`. */
+export async function startStatic(clips) {
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let file = null;
+    if (path.startsWith("/pkg/")) file = join(paths.npm, path.slice(5));
+    else if (path.startsWith("/page/")) file = join(root, "tests/browser/page", path.slice(6));
+    else if (path.startsWith("/clips/")) file = clips[Number(path.slice(7).replace(".wav", ""))]?.wav;
+    if (!file || !existsSync(file) || !statSync(file).isFile() || file.includes("..")) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "Content-Type": TYPES[extname(file)] || "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+/** Telemetry events the registry stored for the fixture model. */
+export async function storedEvents(registry) {
+  const r = await fetch(`${registry}/v1/telemetry?model=raga-detector&max_results=1000`);
+  if (!r.ok) throw new Error(`GET /v1/telemetry: ${r.status} ${await r.text()}`);
+  return (await r.json()).events;
+}

@@ -1,0 +1,88 @@
+// The npm package in Node (no WebGPU, no Cache Storage): the CPU path end to end against a
+// real registry — load by alias, classify rendered clips right, the same answer as the
+// native CLI, a rolling stream that settles, telemetry stored by the server, clear errors.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { paths, startRegistry, renderClips, nativeAnswer, readWav, storedEvents } from "./harness.mjs";
+
+const { default: init, RagaSense } = await import(join(paths.npm, "ragasense.js"));
+await init({ module_or_path: readFileSync(join(paths.npm, "ragasense_bg.wasm")) });
+
+let registry, clips;
+before(async () => {
+  registry = await startRegistry();
+  clips = renderClips();
+});
+after(() => registry?.stop());
+
+test("classifies rendered clips on the CPU like the native build, and reports telemetry", async () => {
+  const model = await RagaSense.load({ registry: registry.url, ref: "@production", backend: "auto", cache: false,
+    telemetry: { flushMs: 600000 } }); // flushed by hand below
+  const info = model.info();
+  assert.equal(info.name, "raga-detector");
+  assert.equal(info.version, "1");
+  assert.equal(info.labels.length, 20);
+  assert.equal(info.webgpuAvailable, false, "Node has no WebGPU");
+  assert.match(info.webgpuNote, /navigator\.gpu/);
+  for (const clip of clips) {
+    const { samples, rate } = readWav(clip.bytes);
+    const r = await model.classify(samples, rate, { tradition: clip.tradition });
+    const native = nativeAnswer(clip.wav, clip.tradition);
+    assert.equal(native.raga, clip.raga, `native answer for ${clip.raga}`);
+    assert.equal(r.raga, clip.raga, `${clip.raga}: got ${r.raga} (${JSON.stringify(r.topK)})`);
+    assert.ok(Math.abs(r.confidence - native.confidence) < 0.02, `confidence ${r.confidence} vs native ${native.confidence}`);
+    assert.ok(Math.abs(r.tonicHz - native.tonic_hz) < 0.5, `tonic ${r.tonicHz} vs native ${native.tonic_hz}`);
+    assert.equal(r.backend, "cpu");
+    assert.equal(r.topK.length, 5);
+    assert.equal(r.pitchClassHistogram.length, 120);
+    assert.equal(r.pitch.f0Hz.length, r.pitch.timesS.length);
+    assert.ok(r.timingsMs.features > 0 && r.timingsMs.inference > 0 && r.timingsMs.total >= r.timingsMs.inference);
+    assert.deepEqual(r.model, { name: "raga-detector", version: "1" });
+  }
+  assert.equal(await model.flushTelemetry(), clips.length);
+  const events = await storedEvents(registry.url);
+  assert.equal(events.length, clips.length);
+  for (const e of events) {
+    assert.equal(e.backend, "cpu");
+    assert.equal(e.version, "1");
+    assert.equal(e.input.log_mel.length, 128);
+    assert.ok(clips.some((c) => c.raga === e.top_label));
+  }
+  model.dispose();
+  await assert.rejects(model.classify(new Float32Array(22050), 22050), /disposed/);
+});
+
+test("a stream of chunks settles on the clip's raga", async () => {
+  const model = await RagaSense.load({ registry: registry.url, backend: "cpu", telemetry: false, cache: false });
+  const clip = clips[0];
+  const { samples, rate } = readWav(clip.bytes);
+  const live = model.stream(rate, { windowS: 8, hopS: 2, minS: 4, tradition: clip.tradition });
+  let last = null;
+  const chunk = Math.round(rate / 4); // 250 ms, like an AudioWorklet batch
+  for (let at = 0; at < samples.length; at += chunk) {
+    const update = await live.push(samples.subarray(at, at + chunk));
+    if (update) last = update;
+  }
+  assert.ok(last, "no update");
+  assert.ok(last.updates >= 5, `${last.updates} updates`);
+  assert.equal(last.raga, clip.raga, JSON.stringify(last.topK));
+  assert.equal(last.stable, true);
+  assert.equal(last.latest.backend, "cpu");
+  model.dispose();
+});
+
+test("bad input gets a clear error", async () => {
+  await assert.rejects(RagaSense.load({}), /registry.*manifestUrl/);
+  await assert.rejects(RagaSense.load({ registry: registry.url, backend: "tpu" }), /backend 'tpu'/);
+  await assert.rejects(RagaSense.load({ registry: registry.url, model: "nope" }), /answered 404/);
+  await assert.rejects(RagaSense.load({ registry: registry.url, backend: "webgpu" }), /WebGPU is not available/);
+  await assert.rejects(RagaSense.load({ registry: registry.url, colour: "red" }), /unknown option `colour`/);
+  const model = await RagaSense.load({ registry: registry.url, backend: "cpu", telemetry: false, cache: false });
+  await assert.rejects(model.classify(new Float32Array(100), 22050), /audio/);
+  await assert.rejects(model.classify(new Float32Array(44100), 44100.5), /sampleRate/);
+  await assert.rejects(model.classify(new Float32Array(44100), 22050, { tradition: "western" }), /tradition 'western'/);
+  assert.throws(() => model.stream(22050, { smoothing: 2 }), /smoothing/);
+  model.dispose();
+});

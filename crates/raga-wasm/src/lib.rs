@@ -410,6 +410,28 @@ impl RagaSense {
     }
 }
 
+/// Log-mel spectrogram in dB with librosa's defaults (128 mels, n_fft 2048, hop 512 at
+/// 22050 Hz): `frames × 128`, row-major, of mono samples at `sampleRate` (resampled first).
+/// The same code the model's features use; for display and benchmarks.
+#[wasm_bindgen(js_name = logMel)]
+pub fn log_mel(
+    samples: Vec<f32>,
+    #[wasm_bindgen(js_name = sampleRate)] sample_rate: f64,
+) -> Result<Vec<f32>, JsValue> {
+    let config = raga_dsp::FeatureConfig::default();
+    let run = || -> Result<Vec<f32>, RuntimeError> {
+        if !(sample_rate.is_finite() && sample_rate >= 1.0 && sample_rate.fract() == 0.0) {
+            return Err(RuntimeError::Options(format!(
+                "sampleRate {sample_rate} must be a whole number of Hz"
+            )));
+        }
+        let audio = raga_dsp::resample(&samples, sample_rate as u32, config.sample_rate)?;
+        let bank = raga_dsp::MelFilterbank::new(config.sample_rate, &config.mel)?;
+        Ok(raga_dsp::log_mel(&audio, &bank, &config.mel))
+    };
+    run().map_err(js_error)
+}
+
 /// The version a registry recorded in a manifest it published or exported, if any.
 fn registry_version(manifest: &[u8]) -> Option<String> {
     let doc: serde_json::Value = serde_json::from_slice(manifest).ok()?;

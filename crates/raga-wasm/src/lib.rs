@@ -170,10 +170,12 @@ fn from_js<T: serde::de::DeserializeOwned + Default>(
     serde_wasm_bindgen::from_value(value).map_err(|e| RuntimeError::Options(format!("{what}: {e}")))
 }
 
+/// A result as a plain JavaScript object: JSON text parsed by the engine in one call.
+/// (serde-wasm-bindgen builds objects value by value across the wasm boundary: measured,
+/// 1.4 s for one 20 s clip's result with its pitch track, against ~1 ms this way.)
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))
+    let text = serde_json::to_string(value).map_err(|e| JsValue::from(js_sys::Error::new(&e.to_string())))?;
+    js_sys::JSON::parse(&text)
 }
 
 fn js_error(e: RuntimeError) -> JsValue {

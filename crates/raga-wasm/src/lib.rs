@@ -208,13 +208,9 @@ impl Runtime {
     ) -> Result<(Classification, Features), RuntimeError> {
         let engines = self.engines.borrow().clone().ok_or(RuntimeError::Disposed)?;
         let start = net::now_ms();
-        let result = async {
-            if !(sample_rate.is_finite() && sample_rate >= 1.0 && sample_rate.fract() == 0.0) {
-                return Err(RuntimeError::Options(format!(
-                    "sampleRate {sample_rate} must be a whole number of Hz (e.g. AudioBuffer.sampleRate)"
-                )));
-            }
-            let mut features = raga_dsp::extract(samples, sample_rate as u32, 1, &self.manifest.features)?;
+        let result: Result<(Classification, Features), RuntimeError> = async {
+            let mut features =
+                raga_dsp::extract(samples, whole_hz(sample_rate)?, 1, &self.manifest.features)?;
             if let Some(hz) = tonic_hz {
                 features = features.with_tonic(hz)?;
             }
@@ -422,16 +418,23 @@ pub fn log_mel(
 ) -> Result<Vec<f32>, JsValue> {
     let config = raga_dsp::FeatureConfig::default();
     let run = || -> Result<Vec<f32>, RuntimeError> {
-        if !(sample_rate.is_finite() && sample_rate >= 1.0 && sample_rate.fract() == 0.0) {
-            return Err(RuntimeError::Options(format!(
-                "sampleRate {sample_rate} must be a whole number of Hz"
-            )));
-        }
-        let audio = raga_dsp::resample(&samples, sample_rate as u32, config.sample_rate)?;
+        let audio = raga_dsp::resample(&samples, whole_hz(sample_rate)?, config.sample_rate)?;
         let bank = raga_dsp::MelFilterbank::new(config.sample_rate, &config.mel)?;
         Ok(raga_dsp::log_mel(&audio, &bank, &config.mel))
     };
     run().map_err(js_error)
+}
+
+/// A JavaScript sample rate as whole Hz (what `AudioBuffer.sampleRate` gives); one check
+/// for `classify` and `logMel`.
+fn whole_hz(sample_rate: f64) -> Result<u32, RuntimeError> {
+    if sample_rate.is_finite() && sample_rate >= 1.0 && sample_rate.fract() == 0.0 {
+        Ok(sample_rate as u32)
+    } else {
+        Err(RuntimeError::Options(format!(
+            "sampleRate {sample_rate} must be a whole number of Hz (e.g. AudioBuffer.sampleRate)"
+        )))
+    }
 }
 
 /// The version a registry recorded in a manifest it published or exported, if any.

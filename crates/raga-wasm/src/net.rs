@@ -48,11 +48,7 @@ pub(crate) fn absolute(url: &str, base: Option<&str>) -> Result<String, RuntimeE
     let base = base.map(str::to_string).or_else(|| {
         global("location").and_then(|l| Reflect::get(&l, &JsValue::from_str("href")).ok()?.as_string())
     });
-    let parsed = match &base {
-        Some(b) => web_url(url, Some(b)),
-        None => web_url(url, None),
-    };
-    parsed.ok_or_else(|| {
+    web_url(url, base.as_deref()).ok_or_else(|| {
         RuntimeError::Options(format!("'{url}' is not a URL (give an absolute http(s) URL outside a page)"))
     })
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod experiments;
 pub mod extract;
+mod gzip;
 pub mod logged_models;
 mod names;
 pub mod openapi;
@@ -112,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/openapi.json", get(openapi::handler))
         .layer(DefaultBodyLimit::max(settings.max_json_bytes))
+        .layer(axum::middleware::from_fn(gzip::json_gzip))
         .layer(compression());
     let uploads = artifacts::router()
         .layer(DefaultBodyLimit::disable())

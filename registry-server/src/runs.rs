@@ -61,6 +61,8 @@ pub struct RunMeta {
 #[derive(Debug, Default)]
 pub struct RunCache {
     inner: std::sync::Mutex<HashMap<String, RunMeta>>,
+    /// Held while a background task fills `run_data_cache` (see [`render::spawn_cache_fill`]).
+    filling: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl RunCache {

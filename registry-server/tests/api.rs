@@ -385,6 +385,74 @@ async fn run_search_filters_order_and_pages() {
     .await;
 }
 
+/// Rows in the search cache (`run_json_cache`), read straight from the store's file.
+async fn cached_runs(dir: &std::path::Path) -> i64 {
+    let url = format!("sqlite://{}?mode=ro", dir.join("mlruns.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.expect("open store");
+    sqlx::query_scalar("SELECT count(*) FROM run_json_cache").fetch_one(&mut conn).await.expect("count")
+}
+
+/// A search's answer is cached per run; after every kind of write, each run it returns must
+/// still be exactly what `runs/get` says — no stale data from the cache.
+#[tokio::test]
+async fn search_stays_current_after_every_kind_of_write() {
+    let app = test_app().await;
+    let base = "/api/2.0/mlflow/runs";
+    let runs = [app.create_run("0").await, app.create_run("0").await];
+    let (a, b) = (&runs[0], &runs[1]);
+    app.ok(
+        "POST",
+        &format!("{base}/log-metric"),
+        Some(json!({"run_id": a, "key": "acc", "value": 0.5, "timestamp": 1})),
+    )
+    .await;
+    let writes: Vec<(&str, Value)> = vec![
+        ("log-metric", json!({"run_id": a, "key": "acc", "value": 0.75, "timestamp": 2, "step": 1})),
+        ("log-metric", json!({"run_id": a, "key": "acc", "value": 0.1, "timestamp": 1, "step": 0})), // older: no change
+        ("log-parameter", json!({"run_id": a, "key": "lr", "value": "0.1"})),
+        ("set-tag", json!({"run_id": b, "key": "raga", "value": "yaman"})),
+        ("set-tag", json!({"run_id": b, "key": "raga", "value": "bhairav"})),
+        ("delete-tag", json!({"run_id": b, "key": "raga"})),
+        ("update", json!({"run_id": a, "status": "FINISHED", "end_time": 5000, "run_name": "renamed"})),
+        (
+            "log-batch",
+            json!({"run_id": b, "metrics": [{"key": "loss", "value": 1.5, "timestamp": 3}],
+            "params": [{"key": "epochs", "value": "50"}], "tags": [{"key": "fold", "value": "2"}]}),
+        ),
+        (
+            "log-inputs",
+            json!({"run_id": b, "datasets": [{"dataset": {"name": "corpus", "digest": "abc",
+            "source_type": "local", "source": "/data"}, "tags": [{"key": "mlflow.data.context", "value": "train"}]}]}),
+        ),
+        ("delete", json!({"run_id": b})),
+        ("restore", json!({"run_id": b})),
+    ];
+    let mut used_cache = false;
+    for (route, body) in writes {
+        // Search until the background fill has cached both runs, so the write below must
+        // invalidate a cached row to stay correct.
+        for _ in 0..200 {
+            app.ok("POST", &format!("{base}/search"), Some(json!({"experiment_ids": ["0"]}))).await;
+            if cached_runs(app._dir.path()).await == 2 {
+                used_cache = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        app.ok("POST", &format!("{base}/{route}"), Some(body.clone())).await;
+        let found = app.ok("POST", &format!("{base}/search"), Some(json!({"experiment_ids": ["0"]}))).await;
+        let found = found["runs"].as_array().cloned().unwrap_or_default();
+        let active: Vec<&String> = if route == "delete" { vec![a] } else { runs.iter().collect() };
+        assert_eq!(found.len(), active.len(), "after {route} {body}: {found:?}");
+        for run in found {
+            let id = run["info"]["run_id"].as_str().expect("run id");
+            let got = app.ok("GET", &format!("{base}/get?run_id={id}"), None).await;
+            assert_eq!(run, got["run"], "after {route} {body}: search and runs/get differ");
+        }
+    }
+    assert!(used_cache, "the search cache was never filled");
+}
+
 #[tokio::test]
 async fn bad_input_is_a_json_error_never_a_500() {
     let app = test_app().await;

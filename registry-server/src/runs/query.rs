@@ -94,6 +94,14 @@ fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<
     Ok(())
 }
 
+/// A run of a search page as the page query returns it.
+enum PageDoc<'a> {
+    /// The whole run's JSON, from `run_json_cache`.
+    Cached(&'a str),
+    /// Only its info: the data is read from the tables.
+    Info(&'a str),
+}
+
 pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Result<Response> {
     let limit = search::max_results(req.max_results, 1000, 50_000)?;
     let offset = search::decode_page_token(req.page_token.as_deref())?;
@@ -102,10 +110,13 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
         req.experiment_ids.iter().map(|id| parse_experiment_id(id)).collect::<Result<Vec<i64>>>()?;
     let orders = req.order_by.iter().map(|o| search::parse_order_by(o)).collect::<Result<Vec<_>>>()?;
 
-    let mut qb: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT r.run_uuid, {INFO_JSON_SQL} AS info FROM runs r"));
-    // Joins for ordering come first so that their binds precede the WHERE binds.
-    let mut order_sql = Vec::new();
+    // The page is read as one row: SQLite takes each run's JSON from `run_json_cache` (or
+    // renders its info where the cache lacks it) and packs the runs, in page order, into one
+    // string — every row sqlx hands from SQLite's thread to ours
+    // costs more than SQLite's own work per run. The inner query exposes the sort keys so
+    // the outer `group_concat` can keep the page's order.
+    let mut keys: Vec<(String, &str)> = Vec::new();
+    let mut joins: Vec<(usize, &str, &str)> = Vec::new(); // (alias number, table, key)
     let mut seen = Vec::new();
     for (i, o) in orders.iter().enumerate() {
         if seen.contains(&(o.entity, o.key.clone())) {
@@ -120,15 +131,18 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
                     Entity::Param => "params",
                     _ => "tags",
                 };
-                qb.push(format!(" LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "));
-                qb.push_bind(o.key.clone());
+                joins.push((i, table, o.key.as_str()));
                 if o.entity == Entity::Metric {
-                    order_sql.push(format!(
-                        "(CASE WHEN o{i}.run_uuid IS NULL THEN 2 WHEN o{i}.is_nan = 1 THEN 1 ELSE 0 END), o{i}.value {dir}"
+                    keys.push((
+                        format!(
+                            "CASE WHEN o{i}.run_uuid IS NULL THEN 2 WHEN o{i}.is_nan = 1 THEN 1 ELSE 0 END"
+                        ),
+                        "ASC",
                     ));
                 } else {
-                    order_sql.push(format!("(o{i}.run_uuid IS NULL), o{i}.value {dir}"));
+                    keys.push((format!("(o{i}.run_uuid IS NULL)"), "ASC"));
                 }
+                keys.push((format!("o{i}.value"), dir));
             }
             Entity::Attribute => {
                 let column = match o.key.as_str() {
@@ -146,10 +160,9 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
                 // others lets SQLite walk `runs_by_experiment` in order instead of sorting
                 // every run of the experiment (a page of 100 of 1000: 2 ms → 0.4 ms).
                 if column == "r.end_time" {
-                    order_sql.push(format!("({column} IS NULL), {column} {dir}"));
-                } else {
-                    order_sql.push(format!("{column} {dir}"));
+                    keys.push((format!("({column} IS NULL)"), "ASC"));
                 }
+                keys.push((column.to_string(), dir));
             }
             Entity::Dataset => return Err(Error::invalid("Ordering by dataset is not supported")),
         }
@@ -158,10 +171,28 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
         o.entity == Entity::Attribute && matches!(o.key.as_str(), "start_time" | "created" | "Created")
     });
     if !by_start {
-        order_sql.push("r.start_time DESC".into());
+        keys.push(("r.start_time".into(), "DESC"));
     }
-    order_sql.push("r.run_uuid ASC".into());
+    keys.push(("r.run_uuid".into(), "ASC"));
 
+    // Two levels: the page's ids and sort keys come from the index walk alone (a deep
+    // OFFSET skips rows before touching the runs table or the cache), then only the page's
+    // rows are joined to their info and cached data.
+    let outer_order: Vec<String> = (0..keys.len()).map(|j| format!("p.k{j} {}", keys[j].1)).collect();
+    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+        "SELECT count(*) AS n, group_concat(p.id || char(29) || coalesce(c.json, char(30) || {INFO_JSON_SQL}), \
+         char(28) ORDER BY {}) AS packed FROM (SELECT r.run_uuid AS id",
+        outer_order.join(", ")
+    ));
+    for (j, (expr, _)) in keys.iter().enumerate() {
+        qb.push(format!(", {expr} AS k{j}"));
+    }
+    qb.push(" FROM runs r");
+    // The joins' binds come before the WHERE binds, as in the text.
+    for (i, table, key) in joins {
+        qb.push(format!(" LEFT JOIN {table} o{i} ON o{i}.run_uuid = r.run_uuid AND o{i}.key = "));
+        qb.push_bind(key.to_string());
+    }
     qb.push(" WHERE r.experiment_id IN (");
     if exp_ids.is_empty() {
         qb.push("NULL");
@@ -177,35 +208,57 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
         qb.push(" AND");
         push_run_filter(&mut qb, f)?;
     }
+    let inner_order: Vec<String> = keys.iter().map(|(expr, dir)| format!("{expr} {dir}")).collect();
     qb.push(" ORDER BY ");
-    qb.push(order_sql.join(", "));
+    qb.push(inner_order.join(", "));
     qb.push(" LIMIT ");
     qb.push_bind(limit + 1);
     qb.push(" OFFSET ");
     qb.push_bind(offset);
+    qb.push(") p JOIN runs r ON r.run_uuid = p.id LEFT JOIN run_json_cache c ON c.run_uuid = p.id");
     let started = std::time::Instant::now();
-    let rows = qb.build().fetch_all(&state.db.read).await?;
-    let more = rows.len() as i64 > limit;
-    let infos: Vec<(String, String)> =
-        rows.iter().take(limit as usize).map(|r| (r.get("run_uuid"), r.get("info"))).collect();
-    let ids: Vec<String> = infos.iter().map(|(id, _)| id.clone()).collect();
-    let runs_ms = started.elapsed().as_secs_f64() * 1e3;
-    let parts = load_parts(&state, &ids).await?;
-    let data_ms = started.elapsed().as_secs_f64() * 1e3 - runs_ms;
-    let mut out = String::with_capacity(64 + infos.len() * 600);
+    let mut conn = state.db.read.acquire().await?;
+    let row = qb.build().fetch_one(&mut *conn).await?;
+    let n: i64 = row.get("n");
+    let packed: Option<String> = row.get("packed");
+    let more = n > limit;
+    // Each record: the id, then the run's cached JSON, or U+001E and its info alone.
+    let mut page = Vec::with_capacity(n.min(limit) as usize);
+    for record in packed.iter().flat_map(|p| p.split('\u{1c}')).take(limit as usize) {
+        let (id, doc) = record
+            .split_once('\u{1d}')
+            .ok_or_else(|| Error::internal(format!("malformed search record {record:?}")))?;
+        page.push(match doc.strip_prefix('\u{1e}') {
+            Some(info) => (id, PageDoc::Info(info)),
+            None => (id, PageDoc::Cached(doc)),
+        });
+    }
+    let page_ms = started.elapsed().as_secs_f64() * 1e3;
+    // Runs the cache lacks (new, or changed since): rendered from the tables here, and
+    // cached in the background for the next search.
+    let missing: Vec<String> =
+        page.iter().filter(|r| matches!(r.1, PageDoc::Info(_))).map(|r| r.0.to_string()).collect();
+    let parts =
+        if missing.is_empty() { DataParts::default() } else { load_parts(&mut conn, &missing).await? };
+    drop(conn);
+    let data_ms = started.elapsed().as_secs_f64() * 1e3 - page_ms;
+    let mut out = String::with_capacity(64 + packed.as_ref().map_or(0, String::len) + missing.len() * 400);
     out.push('{');
-    if !infos.is_empty() {
+    if !page.is_empty() {
         out.push_str("\"runs\":[");
-        for (i, (id, info)) in infos.iter().enumerate() {
+        for (i, (id, doc)) in page.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            render_run(&mut out, id, info, &parts)?;
+            match doc {
+                PageDoc::Cached(json) => out.push_str(json),
+                PageDoc::Info(info) => render_run(&mut out, id, info, &parts),
+            }
         }
         out.push(']');
     }
     if more {
-        if !infos.is_empty() {
+        if !page.is_empty() {
             out.push(',');
         }
         out.push_str("\"next_page_token\":\"");
@@ -214,11 +267,15 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
     }
     out.push('}');
     tracing::debug!(
-        runs = ids.len(),
-        runs_ms,
+        runs = page.len(),
+        uncached = missing.len(),
+        page_ms,
         data_ms,
         total_ms = started.elapsed().as_secs_f64() * 1e3,
         "search runs"
     );
+    if !missing.is_empty() {
+        spawn_cache_fill(&state, missing);
+    }
     Ok(json_text(out))
 }

@@ -1,5 +1,9 @@
 //! Reading runs back as MLflow JSON: SQLite aggregates each run's metrics, params and tags
-//! into one row per run and table, and the text is spliced into the response.
+//! into one row per run and table, and the text is spliced into the response. Searches keep
+//! each run's text in `run_json_cache` (filled here in the background, dropped by triggers
+//! on every write that changes it), so a page of cached runs is one short query.
+
+use sqlx::SqliteConnection;
 
 use super::*;
 
@@ -73,22 +77,22 @@ pub(crate) struct DataParts {
 
 /// Loads metrics, params, tags and inputs of runs, as JSON text built by SQLite: one row
 /// per run and table, whatever the number of values.
-pub(crate) async fn load_parts(state: &AppState, ids: &[String]) -> Result<DataParts> {
+pub(crate) async fn load_parts(conn: &mut SqliteConnection, ids: &[String]) -> Result<DataParts> {
     let mut parts = DataParts::default();
     let (params_sql, tags_sql) = (kv_sql("params"), kv_sql("tags"));
     // The four tables are read one after the other: concurrent readers only contend for
     // SQLite's allocator mutex and the two cores (measured: slower, not faster). Ids go in
     // chunks of 200, where SQLite's IN lookups are cheapest per id.
-    let metrics = grouped(state, METRICS_SQL, ids).await?;
-    let params = grouped(state, &params_sql, ids).await?;
-    let tags = grouped(state, &tags_sql, ids).await?;
+    let metrics = grouped(conn, METRICS_SQL, ids).await?;
+    let params = grouped(conn, &params_sql, ids).await?;
+    let tags = grouped(conn, &tags_sql, ids).await?;
     let mut inputs = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<'_, Sqlite> =
             QueryBuilder::new("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (");
         push_list(&mut qb, chunk);
         qb.push(") ORDER BY run_uuid, position");
-        inputs.extend(qb.build().fetch_all(&state.db.read).await?);
+        inputs.extend(qb.build().fetch_all(&mut *conn).await?);
     }
     for (id, items) in metrics {
         parts.metrics.insert(id, metrics_json(&items)?);
@@ -116,9 +120,12 @@ pub(crate) fn kv_sql(table: &str) -> String {
 /// with the ASCII file/group separators (neither can occur in a run id, in a metric key, or
 /// in JSON text) — because sqlx hands every row from SQLite's worker thread to ours through
 /// a channel, and those hand-offs, not the query, dominated a 1000-run search.
-pub(crate) async fn grouped(state: &AppState, head: &str, ids: &[String]) -> Result<Vec<(String, String)>> {
+pub(crate) async fn grouped(
+    conn: &mut SqliteConnection,
+    head: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(ids.len());
-    let mut conn = state.db.read.acquire().await?;
     for chunk in ids.chunks(IN_CHUNK) {
         let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
             "SELECT group_concat(run_uuid || char(29) || items, char(28)) AS packed FROM (",
@@ -153,10 +160,17 @@ pub(crate) const INFO_JSON_SQL: &str = "CASE WHEN r.end_time IS NULL THEN json_o
     'start_time', r.start_time, 'end_time', r.end_time, 'artifact_uri', r.artifact_uri, 'lifecycle_stage', r.lifecycle_stage) END";
 
 /// Appends `{"info":…,"data":{…},"inputs":{…},"outputs":{…}}` for one run.
-pub(crate) fn render_run(out: &mut String, id: &str, info_json: &str, parts: &DataParts) -> Result<()> {
+pub(crate) fn render_run(out: &mut String, id: &str, info_json: &str, parts: &DataParts) {
     out.push_str("{\"info\":");
     out.push_str(info_json);
-    out.push_str(",\"data\":{");
+    out.push(',');
+    render_body(out, id, parts);
+    out.push('}');
+}
+
+/// Appends `"data":{…},"inputs":{…},"outputs":{…}` for one run.
+fn render_body(out: &mut String, id: &str, parts: &DataParts) {
+    out.push_str("\"data\":{");
     let mut first = true;
     for (name, map) in [("metrics", &parts.metrics), ("params", &parts.params), ("tags", &parts.tags)] {
         if let Some(items) = map.get(id) {
@@ -197,8 +211,6 @@ pub(crate) fn render_run(out: &mut String, id: &str, info_json: &str, parts: &Da
         }
         out.push('}');
     }
-    out.push('}');
-    Ok(())
 }
 
 /// Loads one run and renders it as JSON text (`Run` in MLflow's protocol).
@@ -209,13 +221,64 @@ pub async fn load(state: &AppState, run_id: &str) -> Result<(RunInfo, String)> {
         .await?
         .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
     let info = info_from_row(&row);
-    let parts = load_parts(state, &[run_id.to_string()]).await?;
+    let parts = load_parts(&mut *state.db.read.acquire().await?, &[run_id.to_string()]).await?;
     let mut out = String::with_capacity(1024);
-    render_run(&mut out, run_id, &serde_json::to_string(&info).map_err(Error::internal)?, &parts)?;
+    render_run(&mut out, run_id, &serde_json::to_string(&info).map_err(Error::internal)?, &parts);
     Ok((info, out))
 }
 
 /// A response whose body is already JSON text.
 pub(crate) fn json_text(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Fills `run_json_cache` (migration 0004) for runs a search had to render from the tables,
+/// in the background: one write transaction per chunk, so the text is rendered from the
+/// tables as they are when it is stored and no write slips in between (the migration's
+/// triggers drop a row whenever a later write changes what it renders). One fill at a time;
+/// a search that finds one running leaves its runs to the next search.
+pub(crate) fn spawn_cache_fill(state: &AppState, ids: Vec<String>) {
+    let Ok(guard) = state.runs_cache.filling.clone().try_lock_owned() else { return };
+    let db = state.db.write.clone();
+    tokio::spawn(async move {
+        let _guard = guard;
+        for chunk in ids.chunks(IN_CHUNK) {
+            if let Err(e) = fill_chunk(&db, chunk).await {
+                tracing::warn!(error = %e, "filling the run JSON cache failed (searches still work, slower)");
+                return;
+            }
+        }
+    });
+}
+
+async fn fill_chunk(db: &sqlx::SqlitePool, ids: &[String]) -> Result<()> {
+    let mut tx = db.begin().await?;
+    // Runs deleted since the search are simply not found here.
+    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
+        "SELECT r.run_uuid, {INFO_JSON_SQL} AS info FROM runs r WHERE r.run_uuid IN ("
+    ));
+    push_list(&mut qb, ids);
+    qb.push(")");
+    let infos: Vec<(String, String)> =
+        qb.build().fetch_all(&mut *tx).await?.iter().map(|r| (r.get("run_uuid"), r.get("info"))).collect();
+    if infos.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = infos.iter().map(|(id, _)| id.clone()).collect();
+    let parts = load_parts(&mut tx, &ids).await?;
+    let mut qb: QueryBuilder<'_, Sqlite> =
+        QueryBuilder::new("INSERT OR REPLACE INTO run_json_cache (run_uuid, json) VALUES ");
+    let mut rows = qb.separated(", ");
+    for (id, info) in &infos {
+        let mut json = String::with_capacity(512);
+        render_run(&mut json, id, info, &parts);
+        rows.push("(");
+        rows.push_bind_unseparated(id.clone());
+        rows.push_unseparated(", ");
+        rows.push_bind_unseparated(json);
+        rows.push_unseparated(")");
+    }
+    qb.build().execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
 }

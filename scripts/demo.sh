@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The RagaSense demo on a fresh machine: installs what it needs, renders a labelled raga
 # corpus, shows the features RagaSense hears in a clip, trains the small raga model on the
-# CPU, packages it (f32 + int8), classifies held-out clips, and starts the registry server
-# with the corpus logged as a tracked run. Ctrl-C stops the server.
+# CPU tracked on the registry server, packages it (f32 + int8), registers it in Production,
+# classifies held-out clips, builds the web app and prints its URL: the registry serves it,
+# and it classifies files and the microphone in the browser with the Production model.
+# Ctrl-C stops the server.
 #
 #   DEMO_DIR=out/demo  PORT=5000  DEMO_EXIT=1 (don't keep the server running)
 #   DEMO_PER_RAGA=12 DEMO_SECONDS=12 DEMO_EPOCHS= (corpus size and training length)
@@ -34,7 +36,7 @@ echo "ground-truth tonic: $truth Hz"
 echo "full features as JSON: $dir/yaman_features.json ($(wc -c < "$dir/yaman_features.json") bytes)"
 
 log "starting the registry server on http://127.0.0.1:$port"
-"$bin" server --port "$port" \
+"$bin" server --port "$port" --web-dir "$root/web/dist" \
     --backend-store-uri "sqlite:///$dir/mlruns.db" --artifacts-destination "$dir/artifacts" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -52,7 +54,25 @@ log "classifying held-out clips with the int8 package"
 log "the registry"
 "$bin" models versions raga-detector --tracking-uri "$uri" || true
 echo "run, params, metric history and artifacts: any MLflow client with MLFLOW_TRACKING_URI=$uri"
+
+# The web app loads raga-detector@production: make sure there is one, even when the model
+# trained here fell short of --min-accuracy and was registered without being promoted.
+if ! curl -fs "$uri/v1/models/raga-detector/@production/manifest.json" >/dev/null; then
+    latest="$("$bin" models versions raga-detector --tracking-uri "$uri" --json |
+        python3 -c 'import json,sys; print(max(int(v["version"]) for v in json.load(sys.stdin)))')"
+    log "no version in Production yet: promoting version $latest (below the accuracy bar: for the demo only)"
+    "$bin" models promote raga-detector "$latest" --stage Production --tracking-uri "$uri"
+    "$bin" models alias raga-detector production "$latest" --tracking-uri "$uri"
+fi
 echo "the model for browsers: curl $uri/v1/models/raga-detector/@production/manifest.json"
-if [[ "${DEMO_EXIT:-}" == 1 ]]; then exit 0; fi
-log "registry running at http://127.0.0.1:$port — Ctrl-C to stop"
+
+log "building the web app (web/dist; the npm package first if it is missing)"
+bash scripts/build-web.sh
+curl -fs "$uri/" | grep -q "<title>RagaSense" || { echo "demo: the registry does not serve the web app at $uri/" >&2; exit 1; }
+echo "a static copy for any host: $bin export --model raga-detector@production --out $dir/site --tracking-uri $uri"
+if [[ "${DEMO_EXIT:-}" == 1 ]]; then
+    echo "the web app: $uri/"
+    exit 0
+fi
+log "the web app: open $uri/ (drop a clip from $dir/corpus, or use the microphone) — Ctrl-C to stop"
 wait "$server"

@@ -35,9 +35,15 @@ if ! command -v wasm-pack >/dev/null; then
 fi
 
 # Node packages for the browser tests (playwright-core drives Debian's chromium; it never
-# downloads a browser).
+# downloads a browser) and the web app.
 if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
     log "npm ci (tests/browser)"
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The web app's build tool (esbuild). Its other dependency, the npm package `ragasense`, is
+# a link to target/npm/ragasense, which scripts/build-npm.sh fills later.
+if [[ ! -x web/node_modules/.bin/esbuild || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+    log "npm ci (web)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 log "setup done"

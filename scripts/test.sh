@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
-# wasm32 under Node, the registry server against the official MLflow client, and the npm
-# package (browser runtime) in Node and headless Chromium.
+# wasm32 under Node, the registry server against the official MLflow client, the npm
+# package (browser runtime) in Node and headless Chromium, and the web app in Chromium.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -32,9 +32,12 @@ RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.
 log "npm package ragasense (wasm-pack, size-optimised)"
 bash scripts/build-npm.sh
 
-log "browser runtime: Node (CPU path) and headless Chromium (WebGPU on SwiftShader, and without)"
+log "web app (web/dist)"
+bash scripts/build-web.sh
+
+log "browser runtime: Node (CPU path) and headless Chromium (WebGPU on SwiftShader, and without); the web app"
 cargo build -p raga-cli --bin ragasense
 (cd tests/browser && RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
-    node --test --test-concurrency=1 node-cpu.test.mjs chromium.test.mjs)
+    node --test --test-concurrency=1 node-cpu.test.mjs chromium.test.mjs webapp.test.mjs)
 
 log "all tests passed"

@@ -50,6 +50,21 @@ pub enum ClientError {
     Decode(String),
 }
 
+/// Characters escaped in one path segment (a model name or a version selector such as
+/// `@production` stays readable; `/`, `?`, `#` and `%` cannot break the path).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'?')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
 /// The error of a failed call: MLflow's `{"error_code", "message"}` when the body is one,
 /// else the body itself.
 fn api_error(status: u16, text: String) -> ClientError {
@@ -559,6 +574,31 @@ impl RegistryClient {
             return Ok(None);
         }
         Ok(resp.headers().get("x-model-version").and_then(|v| v.to_str().ok()).map(str::to_string))
+    }
+
+    /// The manifest browsers get at `/v1/models/{name}/{selector}/manifest.json` (each file
+    /// with its content-addressed `url`, and `registry: {model, version}`), as bytes.
+    pub async fn published_manifest(&self, name: &str, selector: &str) -> Result<Vec<u8>, ClientError> {
+        let encode = |s: &str| percent_encoding::utf8_percent_encode(s, PATH_SEGMENT).to_string();
+        self.get_bytes(&format!("/v1/models/{}/{}/manifest.json", encode(name), encode(selector))).await
+    }
+
+    /// A file of the publication routes by its path on this server (the `url` a published
+    /// manifest gives, e.g. `/v1/blobs/sha256/…`).
+    pub async fn published_file(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        if !path.starts_with("/v1/") {
+            return Err(ClientError::Decode(format!("'{path}' is not a publication path (/v1/…)")));
+        }
+        self.get_bytes(path).await
+    }
+
+    async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, ClientError> {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().await.map_err(self.transport())?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(api_error(status.as_u16(), resp.text().await.unwrap_or_default()));
+        }
+        Ok(resp.bytes().await.map_err(self.transport())?.to_vec())
     }
 
     /// `runs/get`: the run as MLflow renders it (`{"info": …, "data": …}`).

@@ -30,6 +30,11 @@ pub struct ServerConfig {
     /// Largest artifact upload in MiB.
     #[arg(long, env = "RAGASENSE_MAX_ARTIFACT_MIB", default_value_t = 4096)]
     pub max_artifact_mib: usize,
+
+    /// The built web app served at `/` (scripts/build-web.sh writes web/dist); when it has no
+    /// index.html, `/` says how to build it.
+    #[arg(long, env = "RAGASENSE_WEB_DIR", default_value = "web/dist")]
+    pub web_dir: std::path::PathBuf,
 }
 
 impl ServerConfig {
@@ -37,6 +42,7 @@ impl ServerConfig {
     pub fn settings(&self) -> Settings {
         Settings {
             max_artifact_bytes: self.max_artifact_mib.saturating_mul(1024 * 1024),
+            web_dir: Some(self.web_dir.clone()),
             cors_allow_origins: self.cors_allow_origin.clone(),
             ..Settings::default()
         }
@@ -52,6 +58,7 @@ impl Default for ServerConfig {
             port: 5000,
             cors_allow_origin: vec!["*".into()],
             max_artifact_mib: 4096,
+            web_dir: "web/dist".into(),
         }
     }
 }

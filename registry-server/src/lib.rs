@@ -1,5 +1,5 @@
 //! RagaSense registry server: MLflow REST-compatible tracking, artifact proxy, model
-//! registry with stage/alias history, and model publication for browsers.
+//! registry with stage/alias history, model publication for browsers, and the web app.
 //!
 //! [`app`] builds the whole router (tests drive it in-process); [`serve`] binds and runs it.
 
@@ -20,6 +20,7 @@ pub mod runs;
 pub mod search;
 pub mod telemetry;
 pub mod validate;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +55,8 @@ pub struct Settings {
     pub cors_allow_origins: Vec<String>,
     /// `max-age` for stage/alias manifest URLs.
     pub moving_max_age: u32,
+    /// The built web app served at `/` (`None`: `/` says there is none).
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -63,6 +66,7 @@ impl Default for Settings {
             max_artifact_bytes: 4 * 1024 * 1024 * 1024,
             cors_allow_origins: vec!["*".into()],
             moving_max_age: 60,
+            web_dir: None,
         }
     }
 }
@@ -135,7 +139,8 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads.method_not_allowed_fallback(method_not_allowed))
         .merge(public)
         .merge(telemetry)
-        .fallback(not_found)
+        // Everything else: a file of the web app, or the API's 404.
+        .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &Request<_>| tracing::debug_span!("request", method = %req.method(), uri = %req.uri()),
@@ -187,14 +192,6 @@ fn allowed_origins(origins: &[String]) -> AllowOrigin {
     } else {
         AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
     }
-}
-
-async fn not_found(req: Request<axum::body::Body>) -> Error {
-    Error::EndpointNotFound(format!(
-        "no endpoint {} {}: see /openapi.json for the routes this server offers",
-        req.method(),
-        req.uri().path()
-    ))
 }
 
 async fn method_not_allowed(req: Request<axum::body::Body>) -> Error {
@@ -255,6 +252,14 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr().context("reading the bound address")?;
     println!("listening on http://{addr}");
     tracing::info!(store = %db_path.display(), artifacts = %state.artifacts.description(), "registry server ready");
+    match &state.settings.web_dir {
+        Some(dir) if web::is_built(dir) => tracing::info!(dir = %dir.display(), "serving the web app at /"),
+        Some(dir) => tracing::warn!(
+            dir = %dir.display(),
+            "no web app to serve (no index.html there): / says how to build it (scripts/build-web.sh)"
+        ),
+        None => {}
+    }
     // Nagle's algorithm holds back the tail of a response written in pieces (a compressed
     // body comes as 4 KiB chunks) until the client ACKs, and clients delay their ACKs by up
     // to 40 ms: measured, a 1000-run search took 64 ms to reach Python's requests instead

@@ -30,11 +30,14 @@ export const CLIPS = [
 const SEED = "4242";
 const SECONDS = "20";
 
-/** Starts the registry on a free port with a fresh store; publishes the fixture model. */
-export async function startRegistry() {
+/** Starts the registry on a free port with a fresh store; publishes the fixture model.
+ *  `webDir`: the built web app it serves at `/`. */
+export async function startRegistry({ webDir } = {}) {
   const store = mkdtempSync(join(tmpdir(), "ragasense-browser-"));
-  const proc = spawn(paths.server, ["--port", "0", "--backend-store-uri", `sqlite:///${store}/db.sqlite`,
-    "--artifacts-destination", join(store, "artifacts")], { stdio: ["ignore", "pipe", "inherit"] });
+  const args = ["--port", "0", "--backend-store-uri", `sqlite:///${store}/db.sqlite`,
+    "--artifacts-destination", join(store, "artifacts")];
+  if (webDir) args.push("--web-dir", webDir);
+  const proc = spawn(paths.server, args, { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((ok, fail) => {
     let out = "";
     proc.stdout.on("data", (d) => {
@@ -91,7 +94,29 @@ export function readWav(bytes) {
 }
 
 const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html", ".wasm": "application/wasm",
-  ".json": "application/json", ".wav": "audio/wav", ".ts": "text/plain" };
+  ".json": "application/json", ".wav": "audio/wav", ".ts": "text/plain", ".css": "text/css", ".svg": "image/svg+xml",
+  ".webmanifest": "application/manifest+json" };
+
+function sendFile(res, file) {
+  if (!file || !existsSync(file) || !statSync(file).isFile()) {
+    res.writeHead(404).end("not found");
+    return;
+  }
+  res.writeHead(200, { "Content-Type": TYPES[extname(file)] || "application/octet-stream" });
+  res.end(readFileSync(file));
+}
+
+/** A plain static server of one folder, as any static host would serve it (`/` is index.html). */
+export async function serveDir(dir) {
+  const top = resolve(dir);
+  const server = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const file = resolve(top, "." + (path.endsWith("/") ? path + "index.html" : path));
+    sendFile(res, file.startsWith(top + "/") ? file : null);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
 
 /** A plain static server: `/pkg/*` the npm package, `/page/*` the test page, `/clips/N.wav`. */
 export async function startStatic(clips) {
@@ -101,12 +126,7 @@ export async function startStatic(clips) {
     if (path.startsWith("/pkg/")) file = join(paths.npm, path.slice(5));
     else if (path.startsWith("/page/")) file = join(root, "tests/browser/page", path.slice(6));
     else if (path.startsWith("/clips/")) file = clips[Number(path.slice(7).replace(".wav", ""))]?.wav;
-    if (!file || !existsSync(file) || !statSync(file).isFile() || file.includes("..")) {
-      res.writeHead(404).end("not found");
-      return;
-    }
-    res.writeHead(200, { "Content-Type": TYPES[extname(file)] || "application/octet-stream" });
-    res.end(readFileSync(file));
+    sendFile(res, file?.includes("..") ? null : file);
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };

@@ -3,6 +3,7 @@
 pub mod classify;
 pub mod device;
 pub mod evaluate;
+pub mod export;
 pub mod features;
 pub mod models;
 pub mod package;

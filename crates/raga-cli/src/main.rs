@@ -36,6 +36,8 @@ enum Command {
     Sync(cmd::track::Args),
     /// Retrain a tracked run from its recorded config, seed and corpus; compare the metrics.
     Reproduce(cmd::reproduce::Args),
+    /// Write the web app plus a published model into a folder any static host serves.
+    Export(cmd::export::Args),
 }
 
 /// Exits quietly, as a process killed by SIGPIPE would (status 141), when stdout is closed
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Models(args) => cmd::block_on(cmd::models::run(args)),
         Command::Sync(args) => cmd::block_on(cmd::track::run(args)),
         Command::Reproduce(args) => cmd::reproduce::run_cmd(args),
+        Command::Export(args) => cmd::block_on(cmd::export::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

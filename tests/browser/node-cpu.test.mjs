@@ -41,6 +41,19 @@ test("classifies rendered clips on the CPU like the native build, and reports te
     assert.ok(r.timingsMs.features > 0 && r.timingsMs.inference > 0 && r.timingsMs.total >= r.timingsMs.inference);
     assert.deepEqual(r.model, { name: "raga-detector", version: "1" });
   }
+  assert.equal(info.telemetryEnabled, true);
+  // Switched off at run time: what was queued is dropped and nothing more is recorded.
+  const { samples, rate } = readWav(clips[0].bytes);
+  await model.classify(samples, rate);
+  model.setTelemetry(false);
+  assert.equal(model.info().telemetryEnabled, false);
+  await model.classify(samples, rate);
+  assert.equal(await model.flushTelemetry(), 0, "nothing queued while off");
+  model.setTelemetry(true);
+  for (const clip of clips) {
+    const { samples, rate } = readWav(clip.bytes);
+    await model.classify(samples, rate, { tradition: clip.tradition });
+  }
   assert.equal(await model.flushTelemetry(), clips.length);
   const events = await storedEvents(registry.url);
   assert.equal(events.length, clips.length);
@@ -84,5 +97,7 @@ test("bad input gets a clear error", async () => {
   await assert.rejects(model.classify(new Float32Array(44100), 44100.5), /sampleRate/);
   await assert.rejects(model.classify(new Float32Array(44100), 22050, { tradition: "western" }), /tradition 'western'/);
   assert.throws(() => model.stream(22050, { smoothing: 2 }), /smoothing/);
+  assert.throws(() => model.setTelemetry(true), /telemetry was turned off when the model was loaded/);
+  model.setTelemetry(false); // already off: fine
   model.dispose();
 });

@@ -27,6 +27,10 @@ worker.onmessage = ({ data }) => {
     case "loaded":
       onLoaded(data.info);
       break;
+    case "telemetry":
+      state.info = data.info;
+      showModel(data.info);
+      break;
     case "result":
       state.pending.get(data.id)?.resolve(data);
       state.pending.delete(data.id);
@@ -90,10 +94,8 @@ function loadModel() {
   document.body.dataset.model = "loading";
   setModelStatus("Loading the model…");
   $("mic").disabled = true;
-  worker.postMessage({
-    type: "load",
-    options: { ...options, telemetry: telemetry !== false && telemetryWanted() ? telemetry : false },
-  });
+  // Loaded with the site's telemetry; the visitor's choice is switched on it at run time.
+  worker.postMessage({ type: "load", options: { ...options, telemetry }, telemetry: telemetryWanted() });
 }
 
 function onLoaded(info) {
@@ -102,11 +104,18 @@ function onLoaded(info) {
   document.body.dataset.model = "ready";
   document.body.dataset.offlineModel = String(info.offline);
   $("mic").disabled = !navigator.mediaDevices?.getUserMedia;
+  showModel(info);
+}
+
+/** The model line under the title, and whether telemetry is on. */
+function showModel(info) {
   const version = info.version ? ` version ${info.version}` : "";
   const where = info.offline ? " (offline: the copy saved on this device)" : "";
-  const telemetry = info.telemetryUrl ? `usage statistics to ${new URL(info.telemetryUrl).host}` : "no usage statistics";
+  const telemetry = info.telemetryEnabled
+    ? `usage statistics to ${new URL(info.telemetryUrl).host}`
+    : "no usage statistics";
   setModelStatus(`Model ${info.name}${version}, ${info.labels.length} ragas${where}; ${telemetry}.`);
-  document.body.dataset.telemetry = info.telemetryUrl ? "on" : "off";
+  document.body.dataset.telemetry = info.telemetryEnabled ? "on" : "off";
 }
 
 // ---- files --------------------------------------------------------------------------------
@@ -327,8 +336,7 @@ $("tradition").addEventListener("change", () => {
 });
 $("telemetry").addEventListener("change", (e) => {
   localStorage.setItem(TELEMETRY_KEY, e.target.checked ? "on" : "off");
-  stopLive();
-  loadModel();
+  worker.postMessage({ type: "telemetry", enabled: e.target.checked });
 });
 // The worker has no page events: send what is queued when the page goes away.
 document.addEventListener("visibilitychange", () => {

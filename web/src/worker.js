@@ -2,9 +2,11 @@
 // the page sends, and runs the streaming classifier on microphone chunks that arrive from the
 // AudioWorklet over their own MessagePort (live audio never passes through the page).
 //
-// Messages in:  {type: "load", options} · {type: "classify", id, samples, sampleRate, tradition}
+// Messages in:  {type: "load", options, telemetry} · {type: "telemetry", enabled}
+//               {type: "classify", id, samples, sampleRate, tradition}
 //               {type: "live", port, sampleRate, tradition} · {type: "stop"} · {type: "flush"}
-// Messages out: {type: "loaded", info} · {type: "result", id, result, info}
+// Messages out: {type: "loaded", info} · {type: "telemetry", info}
+//               {type: "result", id, result, info}
 //               {type: "rolling", rolling, info} · {type: "error", id?, during, message}
 import init, { RagaSense } from "ragasense";
 
@@ -27,14 +29,18 @@ async function handle(msg) {
     case "load": {
       await wasm;
       stopLive();
-      // A reload is the visitor switching telemetry: off drops what is still queued (dispose
-      // would beacon it, but a worker has no sendBeacon); on had nothing queued.
       model?.dispose();
       model = null;
       model = await RagaSense.load(msg.options);
+      setTelemetry(msg.telemetry);
       post({ type: "loaded", info: model.info() });
       break;
     }
+    case "telemetry":
+      // The visitor's choice, switched without reloading; off drops what is still queued.
+      setTelemetry(msg.enabled);
+      post({ type: "telemetry", info: requireModel().info() });
+      break;
     case "classify": {
       const result = await requireModel().classify(msg.samples, msg.sampleRate, { tradition: msg.tradition });
       post({ type: "result", id: msg.id, result, info: model.info() });
@@ -53,6 +59,11 @@ async function handle(msg) {
     default:
       throw new Error(`unknown message ${msg.type}`);
   }
+}
+
+/** Telemetry on or off as the visitor chose (a site configured without any stays off). */
+function setTelemetry(enabled) {
+  if (model?.info().telemetryUrl) model.setTelemetry(enabled);
 }
 
 function requireModel() {

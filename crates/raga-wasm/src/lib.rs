@@ -124,6 +124,8 @@ export interface ModelInfo {
   /** Inference ms of [cpu, webgpu] on the first clip, when "auto" timed both. */
   trialMs: [number, number] | null;
   telemetryUrl: string | null;
+  /** Whether events are being recorded now (see setTelemetry). */
+  telemetryEnabled: boolean;
   telemetrySent: number;
 }
 "#;
@@ -365,6 +367,7 @@ impl RagaSense {
             webgpu_note: Option<String>,
             trial_ms: Option<(f64, f64)>,
             telemetry_url: Option<&'a str>,
+            telemetry_enabled: bool,
             telemetry_sent: u32,
         }
         let rt = &self.rt;
@@ -382,6 +385,7 @@ impl RagaSense {
             webgpu_note: engines.as_ref().and_then(|e| e.webgpu_note.clone()),
             trial_ms: engines.as_ref().and_then(|e| e.trial_ms.get()),
             telemetry_url: rt.telemetry.as_ref().map(|t| t.url()),
+            telemetry_enabled: rt.telemetry.as_ref().is_some_and(|t| t.enabled()),
             telemetry_sent: rt.telemetry.as_ref().map_or(0, |t| t.sent()),
         })
     }
@@ -396,6 +400,25 @@ impl RagaSense {
                 None => Ok(JsValue::from(0)),
             }
         })
+    }
+
+    /// Switches telemetry on or off at run time (a visitor's choice); off also drops the
+    /// events queued and not yet sent. Throws when the model was loaded with
+    /// `telemetry: false`, which leaves no endpoint to switch back on to.
+    #[wasm_bindgen(js_name = setTelemetry)]
+    pub fn set_telemetry(&self, enabled: bool) -> Result<(), JsValue> {
+        match (&self.rt.telemetry, enabled) {
+            (Some(t), _) => {
+                t.set_enabled(enabled);
+                Ok(())
+            }
+            (None, false) => Ok(()),
+            (None, true) => Err(js_error(RuntimeError::Options(
+                "telemetry was turned off when the model was loaded (telemetry: false): load it \
+                 with telemetry to switch it at run time"
+                    .into(),
+            ))),
+        }
     }
 
     /// Frees the model's memory (and sends what telemetry is queued); the instance cannot

@@ -151,6 +151,8 @@ pub struct Telemetry {
     /// The pending `setTimeout` handle (a number in pages, an object in Node).
     timer: RefCell<Option<JsValue>>,
     sent: Cell<u32>,
+    /// Switched at run time by `setTelemetry`; off records nothing.
+    enabled: Cell<bool>,
     on_hide: RefCell<Option<Closure<dyn FnMut()>>>,
     flush_tick: RefCell<Option<Closure<dyn FnMut()>>>,
 }
@@ -165,6 +167,7 @@ impl Telemetry {
             queue: RefCell::new(Vec::new()),
             timer: RefCell::new(None),
             sent: Cell::new(0),
+            enabled: Cell::new(true),
             on_hide: RefCell::new(None),
             flush_tick: RefCell::new(None),
         });
@@ -207,8 +210,26 @@ impl Telemetry {
         self.sent.get()
     }
 
+    /// Whether events are being recorded.
+    pub fn enabled(&self) -> bool {
+        self.enabled.get()
+    }
+
+    /// Switches recording on or off; off also drops what is queued and not yet sent (the
+    /// visitor said no: nothing more leaves the page, not even the last few seconds').
+    pub fn set_enabled(&self, on: bool) {
+        self.enabled.set(on);
+        if !on {
+            self.queue.borrow_mut().clear();
+            self.cancel_timer();
+        }
+    }
+
     /// Queues an event; sends when the batch is full, else within `flush_ms`.
     pub fn record(self: &Rc<Self>, event: Event) {
+        if !self.enabled.get() {
+            return;
+        }
         {
             let mut q = self.queue.borrow_mut();
             q.push(event);
@@ -277,8 +298,9 @@ impl Telemetry {
         }
     }
 
-    /// Hands what is queued to `navigator.sendBeacon` (survives the page going away).
-    fn beacon(&self) {
+    /// Hands what is queued to `navigator.sendBeacon` (survives the page going away). Where
+    /// there is none (a Web Worker, Node) or it refuses the batch, a `keepalive` fetch takes it.
+    fn beacon(self: &Rc<Self>) {
         let events = std::mem::take(&mut *self.queue.borrow_mut());
         if events.is_empty() {
             return;
@@ -292,12 +314,24 @@ impl Telemetry {
         if sent == Some(true) {
             self.sent.set(self.sent.get() + events.len() as u32);
         } else {
-            self.queue.borrow_mut().extend(events);
+            let this = Rc::clone(self);
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = this.send(events).await;
+            });
+        }
+    }
+
+    fn cancel_timer(&self) {
+        let pending = self.timer.borrow_mut().take();
+        if let (Some(id), Some(clear)) =
+            (pending, net::global("clearTimeout").and_then(|f| f.dyn_into::<js_sys::Function>().ok()))
+        {
+            let _ = clear.call1(&JsValue::NULL, &id);
         }
     }
 
     /// Stops listening; what is queued is sent by beacon.
-    pub fn close(&self) {
+    pub fn close(self: &Rc<Self>) {
         self.beacon();
         if let Some(hide) = self.on_hide.borrow_mut().take() {
             for (target, event) in [("window", "pagehide"), ("document", "visibilitychange")] {
@@ -307,11 +341,6 @@ impl Telemetry {
                 }
             }
         }
-        let pending = self.timer.borrow_mut().take();
-        if let (Some(id), Some(clear)) =
-            (pending, net::global("clearTimeout").and_then(|f| f.dyn_into::<js_sys::Function>().ok()))
-        {
-            let _ = clear.call1(&JsValue::NULL, &id);
-        }
+        self.cancel_timer();
     }
 }

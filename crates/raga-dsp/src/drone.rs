@@ -3,7 +3,10 @@
 //! Subtracting it before pitch tracking keeps the tracker on the melody, and the median
 //! spectrum itself tells the tonic.
 
-use realfft::RealFftPlanner;
+use realfft::num_complex::Complex;
+use rustfft::FftPlanner;
+
+use crate::mel::fill_pair;
 
 /// The drone is present nearly all the time, a melody note rarely holds a bin this long.
 const PERCENTILE: usize = 20;
@@ -24,71 +27,94 @@ pub struct DroneSplit {
 /// `strength` scales the subtracted steady magnitude (1.0 removes exactly the percentile magnitude).
 pub fn suppress_drone(audio: &[f32], n_fft: usize, hop: usize, strength: f32) -> DroneSplit {
     let bins = n_fft / 2 + 1;
+    let half = n_fft / 2;
     let frames = 1 + audio.len() / hop;
-    let mut planner = RealFftPlanner::<f32>::new();
+    // Frames go through the FFT two at a time, as in `mel`: one frame as the real part, the
+    // next as the imaginary part of one complex transform, separated by the conjugate
+    // symmetry of real signals' spectra; the inverse puts two frames back the same way.
+    let mut planner = FftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(n_fft);
     let ifft = planner.plan_fft_inverse(n_fft);
     let window: Vec<f32> =
         (0..n_fft).map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n_fft as f32).cos()).collect();
-    let mut input = fft.make_input_vec();
-    let mut spectra = vec![realfft::num_complex::Complex::<f32>::default(); frames * bins];
+    let mut buf = vec![Complex::<f32>::default(); n_fft];
     let mut scratch =
-        vec![realfft::num_complex::Complex::default(); fft.get_scratch_len().max(ifft.get_scratch_len())];
-    let half = (n_fft / 2) as isize;
-    for t in 0..frames {
-        let start = (t * hop) as isize - half;
-        if start >= 0 && start as usize + n_fft <= audio.len() {
-            // Interior frame: a plain slice, no per-sample bounds checks.
-            for ((x, s), w) in input.iter_mut().zip(&audio[start as usize..][..n_fft]).zip(&window) {
-                *x = s * w;
-            }
-        } else {
-            for (i, x) in input.iter_mut().enumerate() {
-                let j = start + i as isize;
-                *x = if j >= 0 && (j as usize) < audio.len() { audio[j as usize] * window[i] } else { 0.0 };
-            }
+        vec![Complex::default(); fft.get_inplace_scratch_len().max(ifft.get_inplace_scratch_len())];
+    // Room for an even number of frames; a missing last one stays zeros.
+    let mut spectra = vec![Complex::<f32>::default(); frames.next_multiple_of(2) * bins];
+    for t in (0..frames).step_by(2) {
+        let has_b = t + 1 < frames;
+        fill_pair(&mut buf, audio, [Some(t * hop), has_b.then_some((t + 1) * hop)], &window);
+        fft.process_with_scratch(&mut buf, &mut scratch);
+        let (a, b) = spectra[t * bins..(t + 2) * bins].split_at_mut(bins);
+        // A[k] = (Z[k] + conj Z[N−k]) / 2, B[k] = (Z[k] − conj Z[N−k]) / 2i; at k = 0 and
+        // N/2, Z[N−k] is Z[k] itself.
+        for k in [0, half] {
+            a[k] = Complex::new(buf[k].re, 0.0);
+            b[k] = Complex::new(buf[k].im, 0.0);
         }
-        // Buffers come from the plan, so the transform cannot fail.
-        let _ = fft.process_with_scratch(&mut input, &mut spectra[t * bins..(t + 1) * bins], &mut scratch);
+        let (low, high) = buf.split_at(half + 1);
+        for (((z, y), a), b) in
+            low[1..half].iter().zip(high.iter().rev()).zip(&mut a[1..half]).zip(&mut b[1..half])
+        {
+            *a = Complex::new(0.5 * (z.re + y.re), 0.5 * (z.im - y.im));
+            *b = Complex::new(0.5 * (z.im + y.im), 0.5 * (y.re - z.re));
+        }
     }
     // Each bin's percentile over frames, gathered a block of bins at a time so the
-    // frame-major spectra are read in order. Magnitudes by a plain square root: `norm` is
-    // `hypot`, several times slower.
-    let mag = |c: &realfft::num_complex::Complex<f32>| (c.re * c.re + c.im * c.im).sqrt();
+    // frame-major spectra are read in order. Magnitudes by a plain square root (`norm` is
+    // `hypot`, several times slower), selected by their bits: for non-negative floats the
+    // integer order is the float order, and integer compares are cheaper than `total_cmp`.
+    let mag = |c: &Complex<f32>| (c.re * c.re + c.im * c.im).sqrt();
     const BLOCK: usize = 16;
     let rank = frames * PERCENTILE / 100;
     let mut steady_magnitude = vec![0f32; bins];
-    let mut columns = vec![0f32; BLOCK * frames];
+    let mut columns = vec![0u32; BLOCK * frames];
     for k0 in (0..bins).step_by(BLOCK) {
         let width = BLOCK.min(bins - k0);
         for t in 0..frames {
             for (b, c) in spectra[t * bins + k0..][..width].iter().enumerate() {
-                columns[b * frames + t] = mag(c);
+                columns[b * frames + t] = mag(c).to_bits();
             }
         }
         for (b, column) in columns.chunks_exact_mut(frames).take(width).enumerate() {
-            steady_magnitude[k0 + b] = *column.select_nth_unstable_by(rank, f32::total_cmp).1;
+            steady_magnitude[k0 + b] = f32::from_bits(*column.select_nth_unstable(rank).1);
         }
     }
     // Magnitude subtraction with the original phase, then weighted overlap-add.
-    let mut out = vec![0f32; audio.len() + n_fft];
-    let mut norm = vec![0f32; audio.len() + n_fft];
-    let mut frame = ifft.make_output_vec();
-    for t in 0..frames {
-        let spec = &mut spectra[t * bins..(t + 1) * bins];
+    for spec in spectra.chunks_exact_mut(bins).take(frames) {
         for (c, m) in spec.iter_mut().zip(&steady_magnitude) {
             let mag = mag(c);
             let gain = if mag > 0.0 { ((mag - strength * m) / mag).max(0.0) } else { 0.0 };
             *c *= gain;
         }
-        spec[0].im = 0.0;
-        spec[bins - 1].im = 0.0;
-        let _ = ifft.process_with_scratch(spec, &mut frame, &mut scratch);
+    }
+    let mut out = vec![0f32; audio.len() + n_fft + hop];
+    let mut norm = vec![0f32; audio.len() + n_fft + hop];
+    let scale = 1.0 / n_fft as f32;
+    for t in (0..frames).step_by(2) {
+        let (a, b) = spectra[t * bins..(t + 2) * bins].split_at(bins);
+        // Z[k] = A[k] + i B[k] and Z[N−k] = conj A[k] + i conj B[k]: its inverse is a + i b.
+        for k in [0, half] {
+            buf[k] = Complex::new(a[k].re, b[k].re);
+        }
+        for k in 1..half {
+            let (x, y) = (a[k], b[k]);
+            buf[k] = Complex::new(x.re - y.im, x.im + y.re);
+            buf[n_fft - k] = Complex::new(x.re + y.im, y.re - x.im);
+        }
+        ifft.process_with_scratch(&mut buf, &mut scratch);
         // Frame t starts at sample t * hop - n_fft / 2, which is t * hop in the buffers padded by n_fft / 2.
-        let (o, w2) = (&mut out[t * hop..][..n_fft], &mut norm[t * hop..][..n_fft]);
-        for (((o, w2), x), w) in o.iter_mut().zip(w2).zip(&frame).zip(&window) {
-            *o += x / n_fft as f32 * w;
-            *w2 += w * w;
+        for (u, part) in [(t, 0), (t + 1, 1)] {
+            if u >= frames {
+                break;
+            }
+            let (o, w2) = (&mut out[u * hop..][..n_fft], &mut norm[u * hop..][..n_fft]);
+            for (((o, w2), z), w) in o.iter_mut().zip(w2).zip(&buf).zip(&window) {
+                let x = if part == 0 { z.re } else { z.im };
+                *o += x * scale * w;
+                *w2 += w * w;
+            }
         }
     }
     let melody: Vec<f32> = (0..audio.len())

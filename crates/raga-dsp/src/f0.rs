@@ -121,12 +121,12 @@ fn beta_cdf(x: f64, a: u32, b: u32) -> f64 {
 ///
 /// `out[k]` holds d'(min_period + k).
 struct Yin {
-    fft: std::sync::Arc<dyn realfft::RealToComplex<f64>>,
+    fft: std::sync::Arc<dyn rustfft::Fft<f64>>,
     ifft: std::sync::Arc<dyn realfft::ComplexToReal<f64>>,
-    a: Vec<f64>,
-    b: Vec<f64>,
-    spec_a: Vec<Complex<f64>>,
-    spec_b: Vec<Complex<f64>>,
+    /// The windowed part in the real half, the whole frame in the imaginary half: both
+    /// spectra from one complex transform (see `cmnd`).
+    buf: Vec<Complex<f64>>,
+    cross: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
     corr: Vec<f64>,
     diff: Vec<f64>,
@@ -134,16 +134,13 @@ struct Yin {
 
 impl Yin {
     fn new(g: &Geometry) -> Self {
-        let mut planner = RealFftPlanner::<f64>::new();
         let n = g.frame.next_power_of_two();
-        let fft = planner.plan_fft_forward(n);
-        let ifft = planner.plan_fft_inverse(n);
-        let scratch_len = fft.get_scratch_len().max(ifft.get_scratch_len());
+        let fft = rustfft::FftPlanner::<f64>::new().plan_fft_forward(n);
+        let ifft = RealFftPlanner::<f64>::new().plan_fft_inverse(n);
+        let scratch_len = fft.get_inplace_scratch_len().max(ifft.get_scratch_len());
         Self {
-            a: fft.make_input_vec(),
-            b: fft.make_input_vec(),
-            spec_a: fft.make_output_vec(),
-            spec_b: fft.make_output_vec(),
+            buf: vec![Complex::default(); n],
+            cross: ifft.make_input_vec(),
             scratch: vec![Complex::default(); scratch_len],
             corr: ifft.make_output_vec(),
             diff: vec![0.0; g.max_period + 1],
@@ -154,25 +151,36 @@ impl Yin {
 
     fn cmnd(&mut self, frame: &[f64], g: &Geometry, out: &mut Vec<f64>) {
         // r(τ) = Σ_{j<W} x[j] x[j+τ] as a circular cross-correlation; no wrap since W + τ < n.
-        self.a.iter_mut().for_each(|v| *v = 0.0);
-        self.a[..g.win].copy_from_slice(&frame[..g.win]);
-        self.b.iter_mut().for_each(|v| *v = 0.0);
-        self.b[..g.frame].copy_from_slice(frame);
-        let ok = self.fft.process_with_scratch(&mut self.a, &mut self.spec_a, &mut self.scratch).is_ok()
-            && self.fft.process_with_scratch(&mut self.b, &mut self.spec_b, &mut self.scratch).is_ok();
-        for (x, y) in self.spec_a.iter_mut().zip(&self.spec_b) {
-            *x = x.conj() * y;
+        // a = the first W samples, b = the frame, zero-padded; Z = FFT(a + i b) gives
+        // A[k] = (Z[k] + conj Z[n−k]) / 2 and B[k] = (Z[k] − conj Z[n−k]) / 2i, and the
+        // cross-spectrum is conj(A) B: one complex transform instead of two real ones.
+        for (i, z) in self.buf.iter_mut().enumerate() {
+            let re = if i < g.win { frame[i] } else { 0.0 };
+            let im = frame.get(i).copied().unwrap_or(0.0);
+            *z = Complex::new(re, im);
         }
+        self.fft.process_with_scratch(&mut self.buf, &mut self.scratch);
+        let nn = self.buf.len();
+        let half = nn / 2;
+        for (k, c) in self.cross.iter_mut().enumerate() {
+            let z = self.buf[k];
+            let y = self.buf[(nn - k) % nn].conj();
+            let a = (z + y) * 0.5;
+            let d = z - y;
+            let b = Complex::new(d.im * 0.5, -d.re * 0.5);
+            *c = a.conj() * b;
+        }
+        let ok = self.cross.len() == half + 1;
         let n = self.corr.len() as f64;
         // Imaginary parts of DC and Nyquist are exactly zero for a cross-spectrum of real signals.
-        if let Some(first) = self.spec_a.first_mut() {
+        if let Some(first) = self.cross.first_mut() {
             first.im = 0.0;
         }
-        if let Some(last) = self.spec_a.last_mut() {
+        if let Some(last) = self.cross.last_mut() {
             last.im = 0.0;
         }
         let ok =
-            ok && self.ifft.process_with_scratch(&mut self.spec_a, &mut self.corr, &mut self.scratch).is_ok();
+            ok && self.ifft.process_with_scratch(&mut self.cross, &mut self.corr, &mut self.scratch).is_ok();
         out.clear();
         if !ok {
             out.resize(g.max_period - g.min_period + 1, 1.0);

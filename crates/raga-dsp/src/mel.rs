@@ -281,7 +281,12 @@ fn mel_power_f32(audio: &[f32], bank: &MelFilterbank, config: &MelConfig) -> Vec
 /// Writes the windowed frames centred on samples `centres` into the real and the
 /// imaginary parts of `buf`; a missing second frame is zeros. Zero-padded outside the clip.
 #[inline(always)]
-fn fill_pair(buf: &mut [Complex<f32>], audio: &[f32], centres: [Option<usize>; 2], window: &[f32]) {
+pub(crate) fn fill_pair(
+    buf: &mut [Complex<f32>],
+    audio: &[f32],
+    centres: [Option<usize>; 2],
+    window: &[f32],
+) {
     let half = window.len() / 2;
     let interior = |c: Option<usize>| c.filter(|&c| c >= half && c + half <= audio.len());
     if let (Some(a), Some(b)) = (interior(centres[0]), interior(centres[1])) {

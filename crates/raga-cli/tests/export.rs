@@ -2,47 +2,20 @@
 //! Production, exported with a stand-in web build; and the one-line errors for a bad model
 //! reference, a missing web build, an unreachable registry and a folder that is not ours.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process, Stdio};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/model-small-int8");
 
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod common;
+use common::{Server, start_server};
 
 /// `ragasense server` on a free port with the fixture model published as version 1, in
 /// Production and under the alias `production`.
 fn registry_with_model() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Process::cargo_bin("ragasense")
-        .expect("binary")
-        .args(["server", "--port", "0", "--backend-store-uri"])
-        .arg(format!("sqlite:///{}/db.sqlite", dir.path().display()))
-        .arg("--artifacts-destination")
-        .arg(dir.path().join("artifacts"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
-    let server = Server { child, url, _dir: dir };
+    let server = start_server();
     let out = ragasense(&[
         "models",
         "publish",

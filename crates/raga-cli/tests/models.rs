@@ -2,44 +2,13 @@
 //! versions registered over the MLflow REST API, then promoted, aliased and rolled back
 //! from the command line.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command as Process, Stdio};
 
 use assert_cmd::Command;
-use assert_cmd::cargo::CommandCargoExt;
 
-struct Server {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Process::cargo_bin("ragasense")
-        .expect("binary")
-        .args(["server", "--port", "0", "--backend-store-uri"])
-        // SQLAlchemy-style URI: four slashes for an absolute path.
-        .arg(format!("sqlite:///{}/db.sqlite", dir.path().display()))
-        .arg("--artifacts-destination")
-        .arg(dir.path().join("artifacts"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("first line");
-    let url = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
-    Server { child, url, _dir: dir }
-}
+mod common;
+use common::{Server, start_server};
 
 /// A minimal HTTP/1.1 POST with a JSON body; returns (status, body).
 fn post(url: &str, path: &str, body: &str) -> (u16, String) {

@@ -382,31 +382,13 @@ fn viterbi(obs: &[f32], voiced_prob: &[f32], n_bins: usize, reach: usize, switch
     // Best score into each target bin from the voiced (p) and the unvoiced (q) states.
     let (mut p, mut q) = (vec![0f32; n_bins], vec![0f32; n_bins]);
     for t in 1..frames {
-        p.fill(f32::NEG_INFINITY);
-        q.fill(f32::NEG_INFINITY);
         let (done, rest) = deltas.split_at_mut(t * n_states);
         let (dv, du) = done[(t - 1) * n_states..].split_at(n_bins);
-        for j in 0..span {
-            let k = span - 1 - j;
-            let to_lo = reach.saturating_sub(j);
-            let to_hi = (n_bins + reach).saturating_sub(j).min(n_bins);
-            if to_lo >= to_hi {
-                continue;
-            }
-            let from_lo = to_lo + j - reach;
-            let len = to_hi - to_lo;
-            max_plus_step(
-                (&dv[from_lo..][..len], &du[from_lo..][..len]),
-                &lt[k * n_bins + from_lo..][..len],
-                (&mut p[to_lo..to_hi], &mut q[to_lo..to_hi]),
-            );
-        }
+        raga_kernels::max_plus_band(dv, du, &lt, reach, &mut p, &mut q);
         log_obs(t, &mut lo_row);
         let (cv, cu) = rest[..n_states].split_at_mut(n_bins);
-        for to in 0..n_bins {
-            cv[to] = (p[to] + stay).max(q[to] + change) + lo_row[to];
-            cu[to] = (p[to] + change).max(q[to] + stay) + lo_row[to + n_bins];
-        }
+        let (lv, lu) = lo_row.split_at(n_bins);
+        raga_kernels::switch_states((&p, &q), (stay, change), (lv, lu), cv, cu);
     }
     let Some(last) = frames.checked_sub(1) else { return Vec::new() };
     let final_row = &deltas[last * n_states..];
@@ -434,20 +416,6 @@ fn viterbi(obs: &[f32], voiced_prob: &[f32], n_bins: usize, reach: usize, switch
         }
     }
     path
-}
-
-/// One offset of the two banded max-plus convolutions: `p[i] = max(p[i], dv[i] + lt[i])` and
-/// `q[i] = max(q[i], du[i] + lt[i])`.
-#[inline(always)]
-fn max_plus_step((dv, du): (&[f32], &[f32]), lt: &[f32], (p, q): (&mut [f32], &mut [f32])) {
-    let len = p.len();
-    let (dv, du, lt, q) = (&dv[..len], &du[..len], &lt[..len], &mut q[..len]);
-    for i in 0..len {
-        let (cp, cq) = (dv[i] + lt[i], du[i] + lt[i]);
-        // A plain compare-and-select (not `f32::max`) compiles to one `max` instruction.
-        p[i] = if cp > p[i] { cp } else { p[i] };
-        q[i] = if cq > q[i] { cq } else { q[i] };
-    }
 }
 
 /// The straightforward per-target decoding whose path `viterbi` must reproduce.

@@ -52,7 +52,6 @@ pub fn max_plus_band(dv: &[f32], du: &[f32], lt: &[f32], reach: usize, p: &mut [
 /// `cu[i] = max(p[i] + change, q[i] + stay) + lu[i]`. Scores are never NaN (−∞ at worst), so
 /// the compare-and-select below is `f32::max` (which on wasm is a libm call per value).
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 pub fn switch_states(
     (p, q): (&[f32], &[f32]),
     (stay, change): (f32, f32),

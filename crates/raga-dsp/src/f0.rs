@@ -161,7 +161,6 @@ impl Yin {
         }
         self.fft.process_with_scratch(&mut self.buf, &mut self.scratch);
         let nn = self.buf.len();
-        let half = nn / 2;
         for (k, c) in self.cross.iter_mut().enumerate() {
             let z = self.buf[k];
             let y = self.buf[(nn - k) % nn].conj();
@@ -170,7 +169,6 @@ impl Yin {
             let b = Complex::new(d.im * 0.5, -d.re * 0.5);
             *c = a.conj() * b;
         }
-        let ok = self.cross.len() == half + 1;
         let n = self.corr.len() as f64;
         // Imaginary parts of DC and Nyquist are exactly zero for a cross-spectrum of real signals.
         if let Some(first) = self.cross.first_mut() {
@@ -179,8 +177,7 @@ impl Yin {
         if let Some(last) = self.cross.last_mut() {
             last.im = 0.0;
         }
-        let ok =
-            ok && self.ifft.process_with_scratch(&mut self.cross, &mut self.corr, &mut self.scratch).is_ok();
+        let ok = self.ifft.process_with_scratch(&mut self.cross, &mut self.corr, &mut self.scratch).is_ok();
         out.clear();
         if !ok {
             out.resize(g.max_period - g.min_period + 1, 1.0);

@@ -35,9 +35,48 @@ pub struct ServerConfig {
     /// index.html, `/` says how to build it.
     #[arg(long, env = "RAGASENSE_WEB_DIR", default_value = "web/dist")]
     pub web_dir: std::path::PathBuf,
+
+    /// Alert rules (TOML: `interval_s`, `webhook`, `[[rules]]`; see docs/monitoring.md); the
+    /// defaults when absent: online accuracy < 0.87, drift PSI > 0.2, errors > 5%, p95 > 3 s.
+    #[arg(long, env = "RAGASENSE_ALERT_RULES")]
+    pub alert_rules: Option<std::path::PathBuf>,
+
+    /// URL each firing and resolved alert is POSTed to (overrides the rules file's `webhook`).
+    #[arg(long, env = "RAGASENSE_ALERT_WEBHOOK")]
+    pub alert_webhook: Option<String>,
+
+    /// Seconds between two evaluations of the alert rules (overrides the rules file's).
+    #[arg(long, env = "RAGASENSE_ALERT_INTERVAL_S")]
+    pub alert_interval_s: Option<f64>,
 }
 
 impl ServerConfig {
+    /// The alert rules: the file's (or the defaults), with the flags' overrides, checked.
+    ///
+    /// # Errors
+    /// The file cannot be read or is not a valid rules file.
+    pub fn alert_config(&self) -> anyhow::Result<crate::monitoring::AlertConfig> {
+        use anyhow::Context;
+        let mut config = match &self.alert_rules {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the alert rules {}", path.display()))?;
+                crate::monitoring::AlertConfig::from_toml(&text)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .with_context(|| format!("alert rules {} are not valid", path.display()))?
+            }
+            None => crate::monitoring::AlertConfig::default(),
+        };
+        if let Some(url) = &self.alert_webhook {
+            config.webhook = Some(url.clone());
+        }
+        if let Some(interval) = self.alert_interval_s {
+            config.interval_s = interval;
+        }
+        config.validate().map_err(|e| anyhow::anyhow!("alert settings are not valid: {e}"))?;
+        Ok(config)
+    }
+
     /// HTTP settings derived from the flags.
     pub fn settings(&self) -> Settings {
         Settings {
@@ -59,6 +98,9 @@ impl Default for ServerConfig {
             cors_allow_origin: vec!["*".into()],
             max_artifact_mib: 4096,
             web_dir: "web/dist".into(),
+            alert_rules: None,
+            alert_webhook: None,
+            alert_interval_s: None,
         }
     }
 }

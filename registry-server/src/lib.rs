@@ -12,6 +12,7 @@ pub mod experiments;
 pub mod extract;
 mod gzip;
 pub mod logged_models;
+pub mod monitoring;
 mod names;
 pub mod openapi;
 pub mod publish;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub moving_max_age: u32,
     /// The built web app served at `/` (`None`: `/` says there is none).
     pub web_dir: Option<std::path::PathBuf>,
+    /// Alert rules and webhook.
+    pub alerts: monitoring::AlertConfig,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             cors_allow_origins: vec!["*".into()],
             moving_max_age: 60,
             web_dir: None,
+            alerts: monitoring::AlertConfig::default(),
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct AppState {
     pub runs_cache: Arc<runs::RunCache>,
     /// Group-commit writer of single metrics.
     pub metric_writer: Arc<runs::MetricWriter>,
+    /// Monitoring: alert rules, training references.
+    pub monitor: Arc<monitoring::Monitor>,
 }
 
 impl AppState {
@@ -94,6 +100,7 @@ impl AppState {
         Ok(Self {
             db,
             artifacts: Arc::new(Artifacts::open(artifacts)?),
+            monitor: Arc::new(monitoring::Monitor::new(settings.alerts.clone())),
             settings: Arc::new(settings),
             runs_cache: Arc::default(),
             metric_writer,
@@ -113,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
         .merge(registry::ragasense_router())
+        .merge(monitoring::router())
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/openapi.json", get(openapi::handler))
@@ -130,6 +138,7 @@ pub fn app(state: AppState) -> Router {
     // Browsers post here from the pages that run the model: its own CORS (POST, JSON) and
     // its own body limit, far below the API's.
     let telemetry = telemetry::router()
+        .merge(monitoring::feedback_router())
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(telemetry::MAX_BODY_BYTES))
         .layer(compression())
@@ -240,9 +249,10 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             .with_writer(std::io::stderr)
             .try_init();
     let db_path = db::sqlite_path(&config.backend_store_uri).context("reading --backend-store-uri")?;
-    let state = AppState::open(&db_path, &config.artifacts_destination, config.settings())
-        .await
-        .with_context(|| {
+    let mut settings = config.settings();
+    settings.alerts = config.alert_config()?;
+    let state =
+        AppState::open(&db_path, &config.artifacts_destination, settings).await.with_context(|| {
             format!("opening the store {} and artifacts {}", db_path.display(), config.artifacts_destination)
         })?;
     let shutdown = shutdown_signal();
@@ -269,6 +279,14 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             tracing::warn!(%err, "could not set TCP_NODELAY");
         }
     });
+    let rules = state.monitor.config.rules.len();
+    let _evaluator = monitoring::spawn_evaluator(state.clone());
+    tracing::info!(
+        rules,
+        webhook = state.monitor.config.webhook.is_some(),
+        "alert rules evaluated every {}s",
+        state.monitor.config.interval_s
+    );
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     Ok(())
 }

@@ -138,6 +138,37 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "telemetry",
         "Telemetry events of a model, newest first (model, version, since_ms, paging)",
     ),
+    (
+        "post",
+        "/v1/feedback",
+        "monitoring",
+        "The true raga of a prediction (prediction_id, true_raga; model, version, predicted if its telemetry is not in yet)",
+    ),
+    (
+        "get",
+        "/v1/monitoring/summary",
+        "monitoring",
+        "Per version and backend: requests, latency percentiles, error rate, confidence and labels, online accuracy",
+    ),
+    (
+        "get",
+        "/v1/monitoring/timeseries",
+        "monitoring",
+        "The same per time bucket (bucket_ms), with the drift score when a version is named",
+    ),
+    (
+        "get",
+        "/v1/monitoring/drift",
+        "monitoring",
+        "Input drift of a version against its training reference: PSI per feature group, tonic and voicing shifts",
+    ),
+    (
+        "get",
+        "/v1/alerts",
+        "monitoring",
+        "Alerts, newest first (model, version, state=firing|resolved|all, paging)",
+    ),
+    ("get", "/v1/alerts/rules", "monitoring", "The alert rules in force"),
     ("get", "/health", "server", "Liveness"),
     ("get", "/version", "server", "Server version"),
     ("get", "/openapi.json", "server", "This document"),
@@ -172,7 +203,7 @@ pub fn document() -> Value {
         if matches!(*method, "post" | "patch" | "put" | "delete") && !path.contains("mlflow-artifacts") {
             op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
         }
-        if *path == "/v1/telemetry" && *method == "post" {
+        if matches!(*path, "/v1/telemetry" | "/v1/feedback") && *method == "post" {
             // navigator.sendBeacon sends a string as text/plain.
             op["requestBody"]["content"]["text/plain"] = json!({"schema": {"type": "string"}});
         }

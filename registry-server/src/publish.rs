@@ -76,6 +76,22 @@ async fn package_root(state: &AppState, mv: &ModelVersion) -> Result<String> {
     storage_path(&uri)
 }
 
+/// The `manifest.json` of a version's package, as stored.
+pub async fn read_manifest(state: &AppState, mv: &ModelVersion) -> Result<bytes::Bytes> {
+    let root = package_root(state, mv).await?;
+    read_manifest_at(state, mv, &root).await
+}
+
+async fn read_manifest_at(state: &AppState, mv: &ModelVersion, root: &str) -> Result<bytes::Bytes> {
+    state.artifacts.get_bytes(&format!("{root}/manifest.json")).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::not_found(format!(
+            "model '{}' version {} has no manifest.json at its source {}",
+            mv.name, mv.version, mv.source
+        )),
+        other => other,
+    })
+}
+
 fn cache_for(selector: &Selector, state: &AppState, etag: String) -> Cache {
     match selector {
         Selector::Version(_) => Cache::Short { max_age: 3600, etag: Some(etag) },
@@ -174,13 +190,7 @@ async fn manifest(
     let selector = parse_selector(&selector)?;
     let mv = resolve(&state, &name, &selector).await?;
     let root = package_root(&state, &mv).await?;
-    let raw = state.artifacts.get_bytes(&format!("{root}/manifest.json")).await.map_err(|e| match e {
-        Error::NotFound(_) => Error::not_found(format!(
-            "model '{name}' version {} has no manifest.json at its source {}",
-            mv.version, mv.source
-        )),
-        other => other,
-    })?;
+    let raw = read_manifest_at(&state, &mv, &root).await?;
     let mut doc: Value = serde_json::from_slice(&raw).map_err(|e| {
         Error::InvalidState(format!(
             "manifest.json of '{name}' version {} is not valid JSON: {e}",

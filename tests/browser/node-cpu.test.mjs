@@ -1,6 +1,7 @@
 // The npm package in Node (no WebGPU, no Cache Storage): the CPU path end to end against a
 // real registry — load by alias, classify rendered clips right, the same answer as the
-// native CLI, a rolling stream that settles, telemetry stored by the server, clear errors.
+// native CLI, a rolling stream that settles, telemetry and feedback stored by the server,
+// clear errors.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -63,6 +64,17 @@ test("classifies rendered clips on the CPU like the native build, and reports te
     assert.equal(e.input.log_mel.length, 128);
     assert.ok(clips.some((c) => c.raga === e.top_label));
   }
+  // Feedback on the last answer: the registry counts it towards the version's online accuracy.
+  const { samples: s0, rate: r0 } = readWav(clips[0].bytes);
+  const answer = await model.classify(s0, r0, { tradition: clips[0].tradition });
+  assert.equal(model.info().feedbackUrl, `${registry.url}/v1/feedback`);
+  assert.deepEqual(await model.feedback(answer.predictionId, clips[0].raga), { correct: answer.raga === clips[0].raga });
+  const wrong = info.labels.find((l) => l !== answer.raga);
+  assert.deepEqual(await model.feedback(answer.predictionId, wrong), { correct: false }, "a second answer replaces the first");
+  const summary = await (await fetch(`${registry.url}/v1/monitoring/summary?model=raga-detector&version=1`)).json();
+  assert.deepEqual(summary.versions[0].feedback, { answers: 1, correct: 0, online_accuracy: 0 });
+  await assert.rejects(model.feedback(answer.predictionId, "western"), /not a raga of this model/);
+  await assert.rejects(model.feedback("nope", clips[0].raga), /no answer 'nope'/);
   model.dispose();
   await assert.rejects(model.classify(new Float32Array(22050), 22050), /disposed/);
 });

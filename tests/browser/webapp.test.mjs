@@ -129,6 +129,16 @@ test("served by the registry: picked files are classified right, with the why an
     if (clip === clips[0]) await page.screenshot({ path: join(shots, "webapp-file.png"), fullPage: true });
   }
   await page.screenshot({ path: join(shots, "webapp-file-carnatic.png"), fullPage: true });
+
+  // Feedback: the answer is preset; correcting it reaches the registry's online accuracy.
+  assert.equal(await page.inputValue("#true-raga"), clips[2].raga);
+  const other = clips[0].raga;
+  await page.selectOption("#true-raga", other);
+  await page.click("#send-feedback");
+  await page.waitForSelector("#feedback[data-state=sent]", { timeout: 20_000 });
+  assert.match(await page.textContent("#feedback-status"), /recorded as/);
+  const summary = await (await fetch(`${registry.url}/v1/monitoring/summary?model=raga-detector`)).json();
+  assert.deepEqual(summary.versions[0].feedback, { answers: 1, correct: 0, online_accuracy: 0 });
 });
 
 test("telemetry reaches the registry; switching it off is remembered", { timeout: 120_000 }, async () => {

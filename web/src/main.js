@@ -53,12 +53,17 @@ worker.onmessage = ({ data }) => {
 };
 worker.onerror = (e) => setModelStatus(`The model's worker failed: ${e.message}`, true);
 
-function classifyInWorker(samples, sampleRate, tradition) {
+/** Sends `message` (plus an id) to the worker; resolves with its {result, info}. */
+function ask(message, transfer = []) {
   const id = state.nextId++;
   return new Promise((resolve, reject) => {
     state.pending.set(id, { resolve, reject });
-    worker.postMessage({ type: "classify", id, samples, sampleRate, tradition }, [samples.buffer]);
+    worker.postMessage({ ...message, id }, transfer);
   });
+}
+
+function classifyInWorker(samples, sampleRate, tradition) {
+  return ask({ type: "classify", samples, sampleRate, tradition }, [samples.buffer]);
 }
 
 // ---- configuration and the model ----------------------------------------------------------
@@ -104,6 +109,10 @@ function onLoaded(info) {
   document.body.dataset.model = "ready";
   document.body.dataset.offlineModel = String(info.offline);
   $("mic").disabled = !navigator.mediaDevices?.getUserMedia;
+  const choices = [...state.labels].sort(([a], [b]) => pretty(a).localeCompare(pretty(b)));
+  $("true-raga").replaceChildren(
+    ...choices.map(([raga, tradition]) => new Option(`${pretty(raga)} (${tradition})`, raga)),
+  );
   showModel(info);
 }
 
@@ -239,6 +248,15 @@ function show(result, info, context) {
   $("confidence").textContent = `${Math.round(result.confidence * 100)}%`;
   $("settled").hidden = !context.settled;
   $("source").textContent = context.source;
+  // Feedback on a file's answer (a live answer keeps changing): preset to the answer, so a
+  // right one is confirmed with one click and a wrong one corrected with two.
+  const form = $("feedback");
+  form.hidden = !(context.kind === "file" && result.predictionId && info.feedbackUrl);
+  form.dataset.predictionId = result.predictionId ?? "";
+  form.dataset.state = "";
+  $("true-raga").value = result.raga;
+  $("send-feedback").disabled = false;
+  $("feedback-status").textContent = "";
 
   $("topk").replaceChildren(
     ...result.topK.map(({ raga: name, p }) => {
@@ -337,6 +355,25 @@ $("tradition").addEventListener("change", () => {
 $("telemetry").addEventListener("change", (e) => {
   localStorage.setItem(TELEMETRY_KEY, e.target.checked ? "on" : "off");
   worker.postMessage({ type: "telemetry", enabled: e.target.checked });
+});
+$("feedback").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const form = e.currentTarget;
+  const trueRaga = $("true-raga").value;
+  $("send-feedback").disabled = true;
+  $("feedback-status").textContent = "Sending…";
+  try {
+    const { result } = await ask({ type: "feedback", predictionId: form.dataset.predictionId, trueRaga });
+    $("feedback-status").textContent = result.correct
+      ? "Thanks: confirmed."
+      : `Thanks: recorded as ${pretty(trueRaga)}.`;
+    form.dataset.state = "sent";
+  } catch (err) {
+    $("feedback-status").textContent = `Could not send: ${err.message}`;
+    form.dataset.state = "error";
+  } finally {
+    $("send-feedback").disabled = false;
+  }
 });
 // The worker has no page events: send what is queued when the page goes away.
 document.addEventListener("visibilitychange", () => {

@@ -5,8 +5,9 @@
 // Messages in:  {type: "load", options, telemetry} · {type: "telemetry", enabled}
 //               {type: "classify", id, samples, sampleRate, tradition}
 //               {type: "live", port, sampleRate, tradition} · {type: "stop"} · {type: "flush"}
+//               {type: "feedback", id, predictionId, trueRaga}
 // Messages out: {type: "loaded", info} · {type: "telemetry", info}
-//               {type: "result", id, result, info}
+//               {type: "result", id, result, info} (also the verdict of feedback)
 //               {type: "rolling", rolling, info} · {type: "error", id?, during, message}
 import init, { RagaSense } from "ragasense";
 
@@ -56,6 +57,11 @@ async function handle(msg) {
     case "flush":
       if (model) await model.flushTelemetry();
       break;
+    case "feedback": {
+      const verdict = await requireModel().feedback(msg.predictionId, msg.trueRaga);
+      post({ type: "result", id: msg.id, result: verdict, info: model.info() });
+      break;
+    }
     default:
       throw new Error(`unknown message ${msg.type}`);
   }

@@ -23,6 +23,7 @@ mod stream;
 mod telemetry;
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use js_sys::Promise;
@@ -124,6 +125,8 @@ export interface ModelInfo {
   /** Inference ms of [cpu, webgpu] on the first clip, when "auto" timed both. */
   trialMs: [number, number] | null;
   telemetryUrl: string | null;
+  /** Where feedback() sends the true raga (null: no registry to send it to). */
+  feedbackUrl: string | null;
   /** Whether events are being recorded now (see setTelemetry). */
   telemetryEnabled: boolean;
   telemetrySent: number;
@@ -193,9 +196,61 @@ struct Runtime {
     source: Source,
     offline: bool,
     telemetry: Option<Rc<telemetry::Telemetry>>,
+    /// The latest answers `(prediction id, raga)`, so feedback can name what it corrects.
+    recent: RefCell<VecDeque<(String, String)>>,
 }
 
+/// Answers `feedback` can still refer to.
+const RECENT_PREDICTIONS: usize = 256;
+
 impl Runtime {
+    /// The registry's `/v1/feedback`: beside the telemetry endpoint, else on the registry the
+    /// model came from.
+    fn feedback_url(&self) -> Option<String> {
+        let beside_telemetry =
+            self.telemetry.as_ref().and_then(|t| t.url().strip_suffix("/v1/telemetry").map(str::to_string));
+        beside_telemetry.or_else(|| self.source.registry.clone()).map(|base| format!("{base}/v1/feedback"))
+    }
+
+    /// Sends the true raga of an earlier answer; the registry's verdict `{correct}`.
+    async fn feedback(&self, prediction_id: &str, true_raga: &str) -> Result<serde_json::Value, RuntimeError> {
+        if !self.manifest.labels.iter().any(|l| l == true_raga) {
+            return Err(RuntimeError::Options(format!(
+                "'{true_raga}' is not a raga of this model: use one of info().labels"
+            )));
+        }
+        let predicted = self
+            .recent
+            .borrow()
+            .iter()
+            .find(|(id, _)| id == prediction_id)
+            .map(|(_, raga)| raga.clone())
+            .ok_or_else(|| {
+                RuntimeError::Options(format!(
+                    "no answer '{prediction_id}' among the last {RECENT_PREDICTIONS} of this model: pass \
+                     the predictionId of a recent classify() result"
+                ))
+            })?;
+        let (Some(url), Some(version)) = (self.feedback_url(), &self.version) else {
+            return Err(RuntimeError::Options(
+                "this model has no registry to send feedback to: load it from a registry, or with \
+                 telemetry: { url } pointing at a registry's /v1/telemetry"
+                    .into(),
+            ));
+        };
+        let body = serde_json::json!({
+            "prediction_id": prediction_id,
+            "true_raga": true_raga,
+            "model": self.manifest.name,
+            "version": version,
+            "predicted": predicted,
+        });
+        let reply = net::post_json(&url, &body.to_string()).await?;
+        let reply: serde_json::Value = serde_json::from_slice(&reply)
+            .map_err(|e| RuntimeError::Network(format!("{url} answered something other than JSON: {e}")))?;
+        Ok(serde_json::json!({ "correct": reply.get("correct").and_then(serde_json::Value::as_bool) }))
+    }
+
     fn model_ref(&self) -> ModelRef {
         ModelRef { name: self.manifest.name.clone(), version: self.version.clone() }
     }
@@ -221,6 +276,13 @@ impl Runtime {
             let timings =
                 Timings { features: features_ms, inference: inference_ms, total: net::now_ms() - start };
             let out = Classification::new(net::random_id(), p, &features, backend, timings, self.model_ref());
+            {
+                let mut recent = self.recent.borrow_mut();
+                if recent.len() == RECENT_PREDICTIONS {
+                    recent.pop_front();
+                }
+                recent.push_back((out.prediction_id.clone(), out.raga.clone()));
+            }
             Ok((out, features))
         }
         .await;
@@ -290,6 +352,7 @@ impl RagaSense {
                 source,
                 offline: package.offline,
                 telemetry,
+                recent: RefCell::default(),
             }),
         })
     }
@@ -367,6 +430,7 @@ impl RagaSense {
             webgpu_note: Option<String>,
             trial_ms: Option<(f64, f64)>,
             telemetry_url: Option<&'a str>,
+            feedback_url: Option<String>,
             telemetry_enabled: bool,
             telemetry_sent: u32,
         }
@@ -385,8 +449,26 @@ impl RagaSense {
             webgpu_note: engines.as_ref().and_then(|e| e.webgpu_note.clone()),
             trial_ms: engines.as_ref().and_then(|e| e.trial_ms.get()),
             telemetry_url: rt.telemetry.as_ref().map(|t| t.url()),
+            feedback_url: rt.feedback_url(),
             telemetry_enabled: rt.telemetry.as_ref().is_some_and(|t| t.enabled()),
             telemetry_sent: rt.telemetry.as_ref().map_or(0, |t| t.sent()),
+        })
+    }
+
+    /// Tells the registry the true raga of an earlier answer (`predictionId` of a `classify`
+    /// result or of a rolling prediction's `latest`, among this instance's last 256); resolves
+    /// to `{ correct }`. The registry turns this into the model's online accuracy (and alerts
+    /// when it falls). Sent even while telemetry is switched off: it is the visitor's act.
+    #[wasm_bindgen(unchecked_return_type = "Promise<{ correct: boolean }>")]
+    pub fn feedback(
+        &self,
+        #[wasm_bindgen(js_name = predictionId)] prediction_id: String,
+        #[wasm_bindgen(js_name = trueRaga)] true_raga: String,
+    ) -> Promise {
+        let rt = Rc::clone(&self.rt);
+        future_to_promise(async move {
+            let verdict = rt.feedback(&prediction_id, &true_raga).await.map_err(js_error)?;
+            to_js(&verdict)
         })
     }
 

@@ -90,7 +90,7 @@ pub(crate) async fn get(url: &str, fresh: bool, header: Option<&str>) -> Result<
 }
 
 /// POSTs a JSON text; `keepalive` lets it outlive the page.
-pub(crate) async fn post_json(url: &str, json: &str) -> Result<(), RuntimeError> {
+pub(crate) async fn post_json(url: &str, json: &str) -> Result<Vec<u8>, RuntimeError> {
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(json));
@@ -102,8 +102,8 @@ pub(crate) async fn post_json(url: &str, json: &str) -> Result<(), RuntimeError>
     let request = Request::new_with_str_and_init(url, &init)
         .map_err(|e| RuntimeError::network(&format!("POST {url}"), &e))?;
     let response = send(&request, url).await?;
-    // Read the body so the connection can be reused.
-    body(&response, url).await.map(|_| ())
+    // Read the body (also so the connection can be reused).
+    body(&response, url).await
 }
 
 async fn send(request: &Request, url: &str) -> Result<Response, RuntimeError> {

@@ -279,7 +279,7 @@ impl Telemetry {
     async fn send(&self, events: Vec<Event>) -> Result<(), RuntimeError> {
         let body = serde_json::json!({ "events": &events }).to_string();
         match net::post_json(&self.url, &body).await {
-            Ok(()) => {
+            Ok(_) => {
                 self.sent.set(self.sent.get() + events.len() as u32);
                 Ok(())
             }

@@ -213,7 +213,11 @@ impl Runtime {
     }
 
     /// Sends the true raga of an earlier answer; the registry's verdict `{correct}`.
-    async fn feedback(&self, prediction_id: &str, true_raga: &str) -> Result<serde_json::Value, RuntimeError> {
+    async fn feedback(
+        &self,
+        prediction_id: &str,
+        true_raga: &str,
+    ) -> Result<serde_json::Value, RuntimeError> {
         if !self.manifest.labels.iter().any(|l| l == true_raga) {
             return Err(RuntimeError::Options(format!(
                 "'{true_raga}' is not a raga of this model: use one of info().labels"

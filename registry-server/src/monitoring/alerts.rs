@@ -83,15 +83,15 @@ async fn evaluate(state: &AppState, now: i64, notices: &mpsc::UnboundedSender<No
     .map(|r| (r.get("model"), r.get("version")))
     .collect();
     for (model, version) in versions {
-        // One computation per distinct window; drift only where a rule reads it.
+        // One computation per distinct window, of what that window's rules read.
         let windows: BTreeSet<u64> = rules.iter().map(|r| r.window_s.to_bits()).collect();
         let mut figures = BTreeMap::new();
         for bits in windows {
             let window_s = f64::from_bits(bits);
-            let with_drift =
-                rules.iter().any(|r| r.window_s.to_bits() == bits && r.metric == Metric::DriftPsi);
+            let metrics: Vec<Metric> =
+                rules.iter().filter(|r| r.window_s.to_bits() == bits).map(|r| r.metric).collect();
             let range = Range { from_ms: now - (window_s * 1000.0) as i64, to_ms: now + 1 };
-            figures.insert(bits, WindowMetrics::compute(state, &model, version, range, with_drift).await?);
+            figures.insert(bits, WindowMetrics::compute(state, &model, version, range, &metrics).await?);
         }
         for rule in rules.iter().filter(|r| r.model.as_ref().is_none_or(|m| *m == model)) {
             let measured = figures

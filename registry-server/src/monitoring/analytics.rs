@@ -24,69 +24,235 @@ pub const DRIFT_SAMPLE: i64 = 2000;
 /// Most buckets of one time series.
 const MAX_BUCKETS: i64 = 1000;
 
-/// One telemetry event, the columns analytics reads.
-#[derive(Debug)]
-struct Event {
-    version: i64,
-    backend: String,
-    received_ms: i64,
-    total_ms: f64,
-    features_ms: f64,
-    inference_ms: f64,
-    confidence: Option<f64>,
-    top_label: Option<String>,
-    failed: bool,
+/// How events are grouped within a version.
+#[derive(Debug, Clone, Copy)]
+enum Group {
+    /// One group per backend.
+    Backend,
+    /// One group per time bucket (the key is the bucket's index).
+    Bucket { from_ms: i64, bucket_ms: i64 },
+    /// One group.
+    All,
 }
 
-async fn events(state: &AppState, model: &str, version: Option<i64>, range: Range) -> Result<Vec<Event>> {
-    let rows = sqlx::query(
-        "SELECT version, backend, received_ms, total_ms, features_ms, inference_ms, confidence,
-                top_label, error IS NOT NULL AS failed
-         FROM telemetry_events
-         WHERE model = ?1 AND (?2 IS NULL OR version = ?2) AND received_ms >= ?3 AND received_ms < ?4",
+impl Group {
+    /// The SQL expression of the group key (TEXT). Only integers are inlined.
+    fn key(self) -> String {
+        match self {
+            Self::Backend => "backend".into(),
+            Self::Bucket { from_ms, bucket_ms } => {
+                format!("CAST((received_ms - {from_ms}) / {bucket_ms} AS TEXT)")
+            }
+            Self::All => "''".into(),
+        }
+    }
+}
+
+/// The filter every analytics query shares: `?1` model, `?2` version or NULL, `?3..?4` range
+/// (two spellings, so that with a version SQLite walks the whole (model, version, time) index).
+fn filter(version: Option<i64>) -> &'static str {
+    if version.is_some() {
+        "model = ?1 AND version = ?2 AND received_ms >= ?3 AND received_ms < ?4"
+    } else {
+        "model = ?1 AND ?2 IS NULL AND received_ms >= ?3 AND received_ms < ?4"
+    }
+}
+
+/// Percentiles of a column: p50, p95, p99.
+#[derive(Debug, Clone, Copy, Default)]
+struct Percentiles {
+    p50: Option<f64>,
+    p95: Option<f64>,
+    p99: Option<f64>,
+}
+
+/// Traffic figures of one group of events, aggregated by SQLite (a busy hour is millions of
+/// rows: only the aggregates cross into Rust).
+#[derive(Debug, Default)]
+struct Traffic {
+    requests: u64,
+    errors: u64,
+    answered: u64,
+    mean_confidence: Option<f64>,
+    mean_ms: Option<f64>,
+    max_ms: Option<f64>,
+    total: Percentiles,
+    features: Percentiles,
+    inference: Percentiles,
+    histogram: [u64; CONFIDENCE_BINS],
+    labels: BTreeMap<String, u64>,
+}
+
+/// An analytics query with its four shared parameters bound.
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// `(version, group key)` → figures.
+type Groups = BTreeMap<(i64, String), Traffic>;
+
+/// The figures of each group; `full`: also labels, the confidence histogram and latency
+/// percentiles (one sort per timing column), which alert rules mostly do not need.
+async fn traffic(
+    state: &AppState,
+    model: &str,
+    version: Option<i64>,
+    range: Range,
+    group: Group,
+    full: bool,
+) -> Result<Groups> {
+    let key = group.key();
+    let filter = filter(version);
+    fn bind<'q>(sql: &'q str, model: &str, version: Option<i64>, range: Range) -> Query<'q> {
+        sqlx::query(sql).bind(model.to_string()).bind(version).bind(range.from_ms).bind(range.to_ms)
+    }
+    let mut groups = Groups::new();
+    for r in bind(
+        &format!(
+            "SELECT version, {key} AS k, count(*) AS n, sum(error IS NOT NULL) AS errors,
+                sum(error IS NULL AND confidence IS NOT NULL) AS answered,
+                avg(CASE WHEN error IS NULL THEN confidence END) AS conf, avg(total_ms) AS mean_ms,
+                max(total_ms) AS max_ms
+         FROM telemetry_events WHERE {filter} GROUP BY version, k"
+        ),
+        model,
+        version,
+        range,
     )
-    .bind(model)
-    .bind(version)
-    .bind(range.from_ms)
-    .bind(range.to_ms)
     .fetch_all(&state.db.read)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Event {
-            version: r.get("version"),
-            backend: r.get("backend"),
-            received_ms: r.get("received_ms"),
-            total_ms: r.get("total_ms"),
-            features_ms: r.get("features_ms"),
-            inference_ms: r.get("inference_ms"),
-            confidence: r.get("confidence"),
-            top_label: r.get("top_label"),
-            failed: r.get("failed"),
-        })
-        .collect())
+    .await?
+    {
+        let t = groups.entry((r.get("version"), r.get("k"))).or_default();
+        t.requests = r.get::<i64, _>("n") as u64;
+        t.errors = r.get::<i64, _>("errors") as u64;
+        t.answered = r.get::<i64, _>("answered") as u64;
+        t.mean_confidence = r.get("conf");
+        t.mean_ms = r.get("mean_ms");
+        t.max_ms = r.get("max_ms");
+    }
+    if groups.is_empty() || !full {
+        return Ok(groups);
+    }
+    for r in bind(
+        &format!(
+            "SELECT version, {key} AS k, top_label, count(*) AS n FROM telemetry_events
+         WHERE {filter} AND error IS NULL AND top_label IS NOT NULL GROUP BY version, k, top_label"
+        ),
+        model,
+        version,
+        range,
+    )
+    .fetch_all(&state.db.read)
+    .await?
+    {
+        if let Some(t) = groups.get_mut(&(r.get("version"), r.get("k"))) {
+            t.labels.insert(r.get("top_label"), r.get::<i64, _>("n") as u64);
+        }
+    }
+    for r in bind(
+        &format!(
+            "SELECT version, {key} AS k, min(CAST(confidence * {CONFIDENCE_BINS} AS INTEGER), {last}) AS bin,
+                count(*) AS n
+         FROM telemetry_events WHERE {filter} AND error IS NULL AND confidence IS NOT NULL
+         GROUP BY version, k, bin",
+            last = CONFIDENCE_BINS - 1
+        ),
+        model,
+        version,
+        range,
+    )
+    .fetch_all(&state.db.read)
+    .await?
+    {
+        let bin = r.get::<i64, _>("bin").clamp(0, CONFIDENCE_BINS as i64 - 1) as usize;
+        if let Some(t) = groups.get_mut(&(r.get("version"), r.get("k"))) {
+            t.histogram[bin] = r.get::<i64, _>("n") as u64;
+        }
+    }
+    for column in ["total_ms", "features_ms", "inference_ms"] {
+        // Nearest rank: the ⌈n·q⌉-th smallest, in integer arithmetic.
+        for r in bind(
+            &format!(
+                "SELECT version, k, r, n, v FROM (
+               SELECT version, {key} AS k, {column} AS v,
+                      row_number() OVER (PARTITION BY version, {key} ORDER BY {column}) AS r,
+                      count(*) OVER (PARTITION BY version, {key}) AS n
+               FROM telemetry_events WHERE {filter})
+             WHERE r IN ((n * 50 + 99) / 100, (n * 95 + 99) / 100, (n * 99 + 99) / 100)"
+            ),
+            model,
+            version,
+            range,
+        )
+        .fetch_all(&state.db.read)
+        .await?
+        {
+            let Some(t) = groups.get_mut(&(r.get("version"), r.get("k"))) else { continue };
+            let p = match column {
+                "total_ms" => &mut t.total,
+                "features_ms" => &mut t.features,
+                _ => &mut t.inference,
+            };
+            let (rank, n, v): (i64, i64, f64) = (r.get("r"), r.get("n"), r.get("v"));
+            for (q, slot) in [(50, &mut p.p50), (95, &mut p.p95), (99, &mut p.p99)] {
+                if rank == (n * q + 99) / 100 {
+                    *slot = Some(v);
+                }
+            }
+        }
+    }
+    Ok(groups)
 }
 
-/// Feedback answers `(version, received_ms, correct)` in a range.
+/// The `q`-th percentile (nearest rank) of `total_ms` over one version's `n` events: SQLite
+/// keeps a heap of ⌈n·q⌉ values instead of the rows crossing into Rust.
+async fn nth_total_ms(
+    state: &AppState,
+    model: &str,
+    version: i64,
+    range: Range,
+    n: u64,
+    q: u64,
+) -> Result<Option<f64>> {
+    let rank = (n * q).div_ceil(100).max(1);
+    let sql = format!(
+        "SELECT total_ms FROM telemetry_events WHERE {} ORDER BY total_ms LIMIT 1 OFFSET ?5",
+        filter(Some(version))
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(model)
+        .bind(version)
+        .bind(range.from_ms)
+        .bind(range.to_ms)
+        .bind((rank - 1) as i64)
+        .fetch_optional(&state.db.read)
+        .await?)
+}
+
+/// Feedback `(version, group key)` → (answers, correct).
 async fn feedback(
     state: &AppState,
     model: &str,
     version: Option<i64>,
     range: Range,
-) -> Result<Vec<(i64, i64, bool)>> {
-    let rows = sqlx::query(
-        "SELECT version, received_ms, correct FROM feedback
-         WHERE model = ?1 AND (?2 IS NULL OR version = ?2) AND received_ms >= ?3 AND received_ms < ?4",
-    )
-    .bind(model)
-    .bind(version)
-    .bind(range.from_ms)
-    .bind(range.to_ms)
-    .fetch_all(&state.db.read)
-    .await?;
+    group: Group,
+) -> Result<BTreeMap<(i64, String), (u64, u64)>> {
+    let key = group.key();
+    let filter = filter(version);
+    let sql = format!(
+        "SELECT version, {key} AS k, count(*) AS n, sum(correct) AS correct FROM feedback WHERE {filter}
+         GROUP BY version, k"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(model)
+        .bind(version)
+        .bind(range.from_ms)
+        .bind(range.to_ms)
+        .fetch_all(&state.db.read)
+        .await?;
     Ok(rows
         .iter()
-        .map(|r| (r.get("version"), r.get("received_ms"), r.get::<i64, _>("correct") != 0))
+        .map(|r| {
+            ((r.get("version"), r.get("k")), (r.get::<i64, _>("n") as u64, r.get::<i64, _>("correct") as u64))
+        })
         .collect())
 }
 
@@ -119,69 +285,29 @@ async fn inputs(
         .collect()
 }
 
-/// Traffic figures of a set of events.
-#[derive(Debug, Default)]
-struct Traffic {
-    requests: u64,
-    errors: u64,
-    total_ms: Vec<f64>,
-    features_ms: Vec<f64>,
-    inference_ms: Vec<f64>,
-    confidence: Vec<f64>,
-    labels: BTreeMap<String, u64>,
-}
-
 impl Traffic {
-    fn push(&mut self, e: &Event) {
-        self.requests += 1;
-        self.total_ms.push(e.total_ms);
-        self.features_ms.push(e.features_ms);
-        self.inference_ms.push(e.inference_ms);
-        if e.failed {
-            self.errors += 1;
-            return;
-        }
-        if let Some(c) = e.confidence {
-            self.confidence.push(c);
-        }
-        if let Some(label) = &e.top_label {
-            *self.labels.entry(label.clone()).or_default() += 1;
-        }
-    }
-
     fn error_rate(&self) -> Option<f64> {
         (self.requests > 0).then(|| self.errors as f64 / self.requests as f64)
     }
 
-    fn mean_confidence(&self) -> Option<f64> {
-        mean(&self.confidence)
-    }
-
-    fn report(&mut self) -> Value {
-        for v in [&mut self.total_ms, &mut self.features_ms, &mut self.inference_ms] {
-            v.sort_by(f64::total_cmp);
-        }
-        let mut histogram = [0u64; CONFIDENCE_BINS];
-        for c in &self.confidence {
-            histogram[((c * CONFIDENCE_BINS as f64) as usize).min(CONFIDENCE_BINS - 1)] += 1;
-        }
-        let answered: u64 = self.labels.values().sum();
+    fn report(&self) -> Value {
         let mut labels: Vec<(&String, &u64)> = self.labels.iter().collect();
         labels.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let answered: u64 = self.labels.values().sum();
         json!({
             "requests": self.requests,
             "errors": self.errors,
             "error_rate": self.error_rate(),
             "latency_ms": {
-                "p50": percentile(&self.total_ms, 0.50),
-                "p95": percentile(&self.total_ms, 0.95),
-                "p99": percentile(&self.total_ms, 0.99),
-                "mean": mean(&self.total_ms),
-                "max": self.total_ms.last(),
+                "p50": self.total.p50,
+                "p95": self.total.p95,
+                "p99": self.total.p99,
+                "mean": self.mean_ms,
+                "max": self.max_ms,
             },
-            "features_ms": {"p50": percentile(&self.features_ms, 0.5), "p95": percentile(&self.features_ms, 0.95)},
-            "inference_ms": {"p50": percentile(&self.inference_ms, 0.5), "p95": percentile(&self.inference_ms, 0.95)},
-            "confidence": {"mean": self.mean_confidence(), "histogram": histogram},
+            "features_ms": {"p50": self.features.p50, "p95": self.features.p95},
+            "inference_ms": {"p50": self.inference.p50, "p95": self.inference.p95},
+            "confidence": {"mean": self.mean_confidence, "histogram": self.histogram},
             "labels": labels.iter().map(|(label, n)| json!({
                 "label": label,
                 "count": n,
@@ -189,19 +315,6 @@ impl Traffic {
             })).collect::<Vec<_>>(),
         })
     }
-}
-
-/// Nearest-rank percentile of sorted values.
-fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
-}
-
-fn mean(values: &[f64]) -> Option<f64> {
-    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 fn accuracy_json(answers: u64, correct: u64) -> Value {
@@ -217,29 +330,25 @@ fn accuracy_json(answers: u64, correct: u64) -> Value {
 pub async fn summary(State(state): State<AppState>, Msg(q): Msg<RangeQuery>) -> Result<Json<Value>> {
     let model = q.model()?;
     let range = q.range()?;
-    let events = events(&state, model, q.version, range).await?;
-    let answers = feedback(&state, model, q.version, range).await?;
-    let mut versions: BTreeMap<i64, (Traffic, BTreeMap<String, Traffic>, u64, u64)> = BTreeMap::new();
-    for e in &events {
-        let (all, backends, ..) = versions.entry(e.version).or_default();
-        all.push(e);
-        backends.entry(e.backend.clone()).or_default().push(e);
-    }
-    for (version, _, correct) in &answers {
-        let entry = versions.entry(*version).or_default();
-        entry.2 += 1;
-        entry.3 += u64::from(*correct);
-    }
+    let all = traffic(&state, model, q.version, range, Group::All, true).await?;
+    let mut backends = traffic(&state, model, q.version, range, Group::Backend, true).await?;
+    let answers = feedback(&state, model, q.version, range, Group::All).await?;
+    let mut versions: Vec<i64> = all.keys().chain(answers.keys()).map(|(v, _)| *v).collect();
+    versions.sort_unstable_by(|a, b| b.cmp(a));
+    versions.dedup();
     let versions: Vec<Value> = versions
         .into_iter()
-        .rev()
-        .map(|(version, (mut all, backends, n, correct))| {
-            let backends: serde_json::Map<String, Value> =
-                backends.into_iter().map(|(name, mut t)| (name, t.report())).collect();
+        .map(|version| {
+            let key = (version, String::new());
+            let per_backend: serde_json::Map<String, Value> = backends
+                .extract_if(.., |(v, _), _| *v == version)
+                .map(|((_, backend), t)| (backend, t.report()))
+                .collect();
+            let (n, correct) = answers.get(&key).copied().unwrap_or_default();
             json!({
                 "version": version_string(version),
-                "all": all.report(),
-                "backends": backends,
+                "all": all.get(&key).map_or_else(|| Traffic::default().report(), Traffic::report),
+                "backends": per_backend,
                 "feedback": accuracy_json(n, correct),
             })
         })
@@ -261,16 +370,30 @@ pub async fn timeseries(State(state): State<AppState>, Msg(q): Msg<RangeQuery>) 
         )));
     }
     let n = ((span + bucket_ms - 1) / bucket_ms) as usize;
-    let index = |ms: i64| ((ms - range.from_ms) / bucket_ms) as usize;
-    let mut traffic: Vec<Traffic> = (0..n).map(|_| Traffic::default()).collect();
-    for e in events(&state, model, q.version, range).await? {
-        traffic[index(e.received_ms).min(n - 1)].push(&e);
+    let group = Group::Bucket { from_ms: range.from_ms, bucket_ms };
+    // Buckets of every version together: re-key by bucket.
+    let mut traffic_by_bucket: Vec<Traffic> = (0..n).map(|_| Traffic::default()).collect();
+    let mut versions_seen = std::collections::BTreeSet::new();
+    for ((version, key), t) in traffic(&state, model, q.version, range, group, true).await? {
+        versions_seen.insert(version);
+        if let Some(slot) = key.parse::<usize>().ok().and_then(|i| traffic_by_bucket.get_mut(i)) {
+            if slot.requests == 0 {
+                *slot = t;
+            } else {
+                // Several versions in one bucket: counts add up, percentiles are not shown.
+                slot.requests += t.requests;
+                slot.errors += t.errors;
+                slot.total = Percentiles::default();
+                slot.mean_confidence = None;
+            }
+        }
     }
     let mut answers = vec![(0u64, 0u64); n];
-    for (_, at, correct) in feedback(&state, model, q.version, range).await? {
-        let a = &mut answers[index(at).min(n - 1)];
-        a.0 += 1;
-        a.1 += u64::from(correct);
+    for ((_, key), (count, correct)) in feedback(&state, model, q.version, range, group).await? {
+        if let Some(a) = key.parse::<usize>().ok().and_then(|i| answers.get_mut(i)) {
+            a.0 += count;
+            a.1 += correct;
+        }
     }
     let mut drift_scores: Vec<Option<f64>> = vec![None; n];
     if let Some(version) = q.version
@@ -278,27 +401,26 @@ pub async fn timeseries(State(state): State<AppState>, Msg(q): Msg<RangeQuery>) 
     {
         let mut per_bucket: Vec<Vec<raga_model::FeatureStats>> = vec![Vec::new(); n];
         for (at, stats) in inputs(&state, model, version, range, DRIFT_SAMPLE * 10).await? {
-            per_bucket[index(at).min(n - 1)].push(stats);
+            per_bucket[(((at - range.from_ms) / bucket_ms) as usize).min(n - 1)].push(stats);
         }
         for (score, live) in drift_scores.iter_mut().zip(&per_bucket) {
             *score = drift::compare(&reference.stats, live).map(|r| r.score);
         }
     }
-    let buckets: Vec<Value> = traffic
-        .iter_mut()
+    let buckets: Vec<Value> = traffic_by_bucket
+        .iter()
         .zip(&answers)
         .zip(&drift_scores)
         .enumerate()
         .map(|(i, ((t, &(n, correct)), drift))| {
-            t.total_ms.sort_by(f64::total_cmp);
             json!({
                 "start_ms": range.from_ms + i as i64 * bucket_ms,
                 "requests": t.requests,
                 "errors": t.errors,
                 "error_rate": t.error_rate(),
-                "latency_p50_ms": percentile(&t.total_ms, 0.5),
-                "latency_p95_ms": percentile(&t.total_ms, 0.95),
-                "mean_confidence": t.mean_confidence(),
+                "latency_p50_ms": t.total.p50,
+                "latency_p95_ms": t.total.p95,
+                "mean_confidence": t.mean_confidence,
                 "feedback": n,
                 "online_accuracy": (n > 0).then(|| correct as f64 / n as f64),
                 "drift_psi": drift,
@@ -367,24 +489,40 @@ pub struct WindowMetrics {
 }
 
 impl WindowMetrics {
-    /// Computes the window's figures (`with_drift`: also the drift score, which reads the clip
-    /// statistics).
+    /// Computes what `metrics` need over the window: counts always, latency percentiles and
+    /// the drift score (which reads the clip statistics) only when asked for.
     pub async fn compute(
         state: &AppState,
         model: &str,
         version: i64,
         range: Range,
-        with_drift: bool,
+        metrics: &[Metric],
     ) -> Result<Self> {
-        let mut traffic = Traffic::default();
-        for e in events(state, model, Some(version), range).await? {
-            traffic.push(&e);
+        let key = (version, String::new());
+        let mut traffic = traffic(state, model, Some(version), range, Group::All, false)
+            .await?
+            .remove(&key)
+            .unwrap_or_default();
+        for (metric, q) in
+            [(Metric::LatencyP50Ms, 50), (Metric::LatencyP95Ms, 95), (Metric::LatencyP99Ms, 99)]
+        {
+            if metrics.contains(&metric) && traffic.requests > 0 {
+                let value = nth_total_ms(state, model, version, range, traffic.requests, q).await?;
+                match q {
+                    50 => traffic.total.p50 = value,
+                    95 => traffic.total.p95 = value,
+                    _ => traffic.total.p99 = value,
+                }
+            }
         }
-        traffic.total_ms.sort_by(f64::total_cmp);
-        let answers = feedback(state, model, Some(version), range).await?;
-        let correct = answers.iter().filter(|a| a.2).count() as u64;
-        let drift = if with_drift { drift_report(state, model, version, range).await? } else { None };
-        Ok(Self { traffic, feedback: (answers.len() as u64, correct), drift })
+        let feedback =
+            feedback(state, model, Some(version), range, Group::All).await?.remove(&key).unwrap_or_default();
+        let drift = if metrics.contains(&Metric::DriftPsi) {
+            drift_report(state, model, version, range).await?
+        } else {
+            None
+        };
+        Ok(Self { traffic, feedback, drift })
     }
 
     /// The metric's value and the samples behind it; `None` when there is no data.
@@ -398,26 +536,11 @@ impl WindowMetrics {
             }
             Metric::DriftPsi => self.drift.as_ref().map(|d| (d.score, d.events)),
             Metric::ErrorRate => t.error_rate().map(|r| (r, n)),
-            Metric::LatencyP50Ms => percentile(&t.total_ms, 0.50).map(|p| (p, n)),
-            Metric::LatencyP95Ms => percentile(&t.total_ms, 0.95).map(|p| (p, n)),
-            Metric::LatencyP99Ms => percentile(&t.total_ms, 0.99).map(|p| (p, n)),
-            Metric::MeanConfidence => t.mean_confidence().map(|c| (c, t.confidence.len() as u64)),
+            Metric::LatencyP50Ms => t.total.p50.map(|p| (p, n)),
+            Metric::LatencyP95Ms => t.total.p95.map(|p| (p, n)),
+            Metric::LatencyP99Ms => t.total.p99.map(|p| (p, n)),
+            Metric::MeanConfidence => t.mean_confidence.map(|c| (c, t.answered)),
             Metric::Requests => Some((n as f64, n)),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), Some(50.0));
-        assert_eq!(percentile(&v, 0.95), Some(95.0));
-        assert_eq!(percentile(&v, 0.99), Some(99.0));
-        assert_eq!(percentile(&[7.0], 0.99), Some(7.0));
-        assert_eq!(percentile(&[], 0.5), None);
     }
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::Settings;
+use crate::logging::LogFormat;
 
 /// Flags of the server; every flag also reads a `RAGASENSE_…` environment variable.
 #[derive(Debug, Clone, Args)]
@@ -35,6 +36,11 @@ pub struct ServerConfig {
     /// index.html, `/` says how to build it.
     #[arg(long, env = "RAGASENSE_WEB_DIR", default_value = "web/dist")]
     pub web_dir: std::path::PathBuf,
+
+    /// Log lines on stderr as text or as JSON objects, one per line (`RAGASENSE_LOG` filters
+    /// them, e.g. `registry_server=debug`).
+    #[arg(long, env = "RAGASENSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl ServerConfig {
@@ -59,6 +65,7 @@ impl Default for ServerConfig {
             cors_allow_origin: vec!["*".into()],
             max_artifact_mib: 4096,
             web_dir: "web/dist".into(),
+            log_format: LogFormat::Text,
         }
     }
 }

@@ -138,7 +138,14 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "telemetry",
         "Telemetry events of a model, newest first (model, version, since_ms, paging)",
     ),
-    ("get", "/health", "server", "Liveness"),
+    ("get", "/health", "server", "Liveness: plain OK, as MLflow answers"),
+    (
+        "get",
+        "/ready",
+        "server",
+        "Readiness: 200 when the database and the artifact store answer, 503 naming the failing check",
+    ),
+    ("get", "/metrics", "server", "Prometheus metrics, text exposition format 0.0.4"),
     ("get", "/version", "server", "Server version"),
     ("get", "/openapi.json", "server", "This document"),
 ];

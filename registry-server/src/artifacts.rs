@@ -70,6 +70,32 @@ impl Artifacts {
         &self.description
     }
 
+    /// Whether the store can be used, for readiness: a local directory must exist, be a
+    /// directory and not be read-only; another store must list its root. The error says
+    /// what is wrong in words fit for a client (no paths).
+    pub async fn probe(&self) -> std::result::Result<(), String> {
+        if let Some(root) = &self.local_root {
+            return match tokio::fs::metadata(root).await {
+                Ok(meta) if !meta.is_dir() => Err("the artifact root is not a directory".into()),
+                Ok(meta) if meta.permissions().readonly() => {
+                    Err("the artifact directory is read-only".into())
+                }
+                Ok(_) => Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    Err("the artifact directory does not exist".into())
+                }
+                Err(err) => Err(format!("the artifact directory cannot be read ({})", err.kind())),
+            };
+        }
+        match self.store.list_with_delimiter(None).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(err) => {
+                tracing::warn!(%err, "artifact store probe failed");
+                Err("the artifact store does not answer".into())
+            }
+        }
+    }
+
     fn key(path: &str) -> Result<StorePath> {
         StorePath::parse(path).map_err(|_| Error::invalid(format!("Invalid path '{path}'")))
     }
@@ -415,7 +441,14 @@ async fn download(
     headers: HeaderMap,
 ) -> Result<Response> {
     let path = checked(&path)?;
-    let mut resp = state.artifacts.serve(&path, &headers, Cache::NoCache).await?;
+    let sent = state.metrics.artifact_download_counter();
+    let mut resp = state.artifacts.serve(&path, &headers, Cache::NoCache).await?.map(|body| {
+        Body::from_stream(body.into_data_stream().inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                sent.inc_by(chunk.len() as u64);
+            }
+        }))
+    });
     if let Some(name) = path.rsplit('/').next()
         && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", name.replace('"', "")))
     {
@@ -430,7 +463,8 @@ async fn upload(
     body: Body,
 ) -> Result<Json<Value>> {
     let path = checked(&path)?;
-    state.artifacts.put_stream(&path, body).await?;
+    let bytes = state.artifacts.put_stream(&path, body).await?;
+    state.metrics.artifact_uploaded(bytes);
     Ok(Json(json!({})))
 }
 

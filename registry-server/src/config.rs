@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::Settings;
+use crate::logging::LogFormat;
 
 /// Flags of the server; every flag also reads a `RAGASENSE_…` environment variable.
 #[derive(Debug, Clone, Args)]
@@ -48,6 +49,10 @@ pub struct ServerConfig {
     /// Seconds between two evaluations of the alert rules (overrides the rules file's).
     #[arg(long, env = "RAGASENSE_ALERT_INTERVAL_S")]
     pub alert_interval_s: Option<f64>,
+    /// Log lines on stderr as text or as JSON objects, one per line (`RAGASENSE_LOG` filters
+    /// them, e.g. `registry_server=debug`).
+    #[arg(long, env = "RAGASENSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 }
 
 impl ServerConfig {
@@ -101,6 +106,7 @@ impl Default for ServerConfig {
             alert_rules: None,
             alert_webhook: None,
             alert_interval_s: None,
+            log_format: LogFormat::Text,
         }
     }
 }

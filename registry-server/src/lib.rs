@@ -11,7 +11,10 @@ pub mod error;
 pub mod experiments;
 pub mod extract;
 mod gzip;
+pub mod health;
 pub mod logged_models;
+pub mod logging;
+pub mod metrics;
 pub mod monitoring;
 mod names;
 pub mod openapi;
@@ -90,6 +93,8 @@ pub struct AppState {
     pub metric_writer: Arc<runs::MetricWriter>,
     /// Monitoring: alert rules, training references.
     pub monitor: Arc<monitoring::Monitor>,
+    /// Prometheus metrics of this app (`GET /metrics`); other modules register theirs here.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -97,13 +102,19 @@ impl AppState {
     pub async fn open(db_path: &std::path::Path, artifacts: &str, settings: Settings) -> Result<Self, Error> {
         let db = Db::open(db_path).await?;
         let metric_writer = Arc::new(runs::MetricWriter::start(db.write.clone()));
+        let metrics = Arc::new(metrics::Metrics::new());
+        metrics.watch_db(&db).map_err(Error::internal)?;
         Ok(Self {
             db,
             artifacts: Arc::new(Artifacts::open(artifacts)?),
-            monitor: Arc::new(monitoring::Monitor::new(settings.alerts.clone())),
+            monitor: Arc::new(monitoring::Monitor::new(
+                settings.alerts.clone(),
+                monitoring::MonitorMetrics::register(&metrics).map_err(Error::internal)?,
+            )),
             settings: Arc::new(settings),
             runs_cache: Arc::default(),
             metric_writer,
+            metrics,
         })
     }
 }
@@ -111,6 +122,7 @@ impl AppState {
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
     let settings = state.settings.clone();
+    let observed = state.clone();
     let mlflow = Router::new()
         .merge(experiments::router())
         .merge(runs::router())
@@ -148,9 +160,12 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads.method_not_allowed_fallback(method_not_allowed))
         .merge(public)
         .merge(telemetry)
+        .merge(metrics::router().merge(health::router()))
         // Everything else: a file of the web app, or the API's 404.
         .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))
+        // After routing (it sees the route template), around everything but tracing.
+        .layer(axum::middleware::from_fn_with_state(observed, metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &Request<_>| tracing::debug_span!("request", method = %req.method(), uri = %req.uri()),
         ))
@@ -241,13 +256,7 @@ async fn json_413(resp: Response) -> Response {
 /// Prints `listening on http://HOST:PORT` on stdout once the socket is bound.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     use anyhow::Context;
-    let _ =
-        tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RAGASENSE_LOG").unwrap_or_else(
-                |_| tracing_subscriber::EnvFilter::new("registry_server=info,tower_http=warn"),
-            ))
-            .with_writer(std::io::stderr)
-            .try_init();
+    logging::init(config.log_format);
     let db_path = db::sqlite_path(&config.backend_store_uri).context("reading --backend-store-uri")?;
     let mut settings = config.settings();
     settings.alerts = config.alert_config()?;

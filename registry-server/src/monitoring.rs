@@ -21,6 +21,8 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::routing::{get, post};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use raga_model::FeatureStats;
 use serde::Deserialize;
 use serde_json::Value;
@@ -32,6 +34,7 @@ use crate::AppState;
 use crate::db::now_ms;
 use crate::error::{Error, Result};
 use crate::extract::{opt_i64, opt_string};
+use crate::metrics::{Metrics, MetricsError};
 use crate::{publish, registry};
 
 /// Longest time range one query may cover (90 days).
@@ -54,11 +57,51 @@ pub fn feedback_router() -> Router<AppState> {
     Router::new().route("/v1/feedback", post(feedback::post))
 }
 
+/// Prometheus metrics of monitoring (`ragasense_alerts_*`, `ragasense_feedback_total`).
+#[derive(Debug, Clone)]
+pub struct MonitorMetrics {
+    /// Alerts opened.
+    pub fired: Counter,
+    /// Alerts resolved.
+    pub resolved: Counter,
+    /// Alerts open after the last evaluation.
+    pub firing: Gauge,
+    /// Evaluation passes finished.
+    pub evaluations: Counter,
+    /// Webhook notifications that failed after every retry.
+    pub webhook_failures: Counter,
+    /// Feedback answers stored.
+    pub feedback: Counter,
+}
+
+impl MonitorMetrics {
+    /// Registers them in `metrics`.
+    ///
+    /// # Errors
+    /// A name is taken (registered twice in one app).
+    pub fn register(metrics: &Metrics) -> std::result::Result<Self, MetricsError> {
+        Ok(Self {
+            fired: metrics.register_counter("alerts_fired", "Alerts opened by the rules")?,
+            resolved: metrics
+                .register_counter("alerts_resolved", "Alerts resolved when their condition cleared")?,
+            firing: metrics.register_gauge("alerts_firing", "Alerts open after the last evaluation")?,
+            evaluations: metrics.register_counter("alert_evaluations", "Passes of the alert evaluator")?,
+            webhook_failures: metrics.register_counter(
+                "alert_webhook_failures",
+                "Alert notifications not delivered after 3 tries",
+            )?,
+            feedback: metrics.register_counter("feedback", "Feedback answers stored (POST /v1/feedback)")?,
+        })
+    }
+}
+
 /// What the monitoring code keeps between requests.
 #[derive(Debug)]
 pub struct Monitor {
     /// The alert rules and webhook.
     pub config: AlertConfig,
+    /// Its Prometheus metrics.
+    pub metrics: MonitorMetrics,
     /// Training references by (model, version): package manifests never change.
     references: Mutex<HashMap<(String, i64), Arc<Reference>>>,
     /// Client of the webhook.
@@ -76,12 +119,12 @@ pub struct Reference {
 
 impl Monitor {
     /// A monitor with these rules.
-    pub fn new(config: AlertConfig) -> Self {
+    pub fn new(config: AlertConfig, metrics: MonitorMetrics) -> Self {
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(5))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { config, references: Mutex::default(), http }
+        Self { config, metrics, references: Mutex::default(), http }
     }
 }
 

@@ -169,7 +169,14 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Alerts, newest first (model, version, state=firing|resolved|all, paging)",
     ),
     ("get", "/v1/alerts/rules", "monitoring", "The alert rules in force"),
-    ("get", "/health", "server", "Liveness"),
+    ("get", "/health", "server", "Liveness: plain OK, as MLflow answers"),
+    (
+        "get",
+        "/ready",
+        "server",
+        "Readiness: 200 when the database and the artifact store answer, 503 naming the failing check",
+    ),
+    ("get", "/metrics", "server", "Prometheus metrics, text exposition format 0.0.4"),
     ("get", "/version", "server", "Server version"),
     ("get", "/openapi.json", "server", "This document"),
 ];

@@ -446,6 +446,7 @@ async fn ingest(State(state): State<AppState>, JsonOrText(batch): JsonOrText<Bat
     let accepted = qb.build().execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
     let duplicates = events.len() as u64 - accepted;
+    state.metrics.count_telemetry(accepted, duplicates);
     tracing::debug!(accepted, duplicates, "telemetry batch stored");
     Ok(Json(json!({"accepted": accepted, "duplicates": duplicates})))
 }

@@ -256,6 +256,15 @@ async fn planted_drift_fires_at_the_webhook_then_resolves() {
         "{alert}"
     );
 
+    // Prometheus sees it all.
+    let text =
+        s.http.get(format!("{}/metrics", s.url)).send().await.expect("metrics").text().await.expect("text");
+    for line in
+        ["ragasense_alerts_fired_total 1", "ragasense_alerts_resolved_total 1", "ragasense_alerts_firing 0"]
+    {
+        assert!(text.lines().any(|l| l == line), "{line} not in /metrics:\n{text}");
+    }
+
     // A moved tonic is drift too (checked through the API; same evaluator path).
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -101,6 +101,11 @@ async fn evaluate(state: &AppState, now: i64, notices: &mpsc::UnboundedSender<No
             judge(state, rule, &model, version, measured, now, notices).await?;
         }
     }
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM alerts WHERE state = 'firing'")
+        .fetch_one(&state.db.read)
+        .await?;
+    state.monitor.metrics.firing.set(open);
+    state.monitor.metrics.evaluations.inc();
     Ok(())
 }
 
@@ -161,6 +166,7 @@ async fn judge(
                 Err(err) => return Err(err.into()),
             };
             tracing::warn!(alert = id, rule = %rule.name, model, version, value, "alert firing: {message}");
+            state.monitor.metrics.fired.inc();
             announce(state, id, "firing", notices).await
         }
         (Some(id), Some((value, samples))) => {
@@ -189,6 +195,7 @@ async fn judge(
                 return Ok(());
             }
             tracing::info!(alert = id, rule = %rule.name, model, version, "alert resolved");
+            state.monitor.metrics.resolved.inc();
             announce(state, id, "resolved", notices).await
         }
         (None, None) => Ok(()),
@@ -235,6 +242,7 @@ async fn deliver(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
         }
         if !outcome.contains("delivered (") {
             tracing::warn!(alert = notice.id, %outcome, "alert webhook failed");
+            state.monitor.metrics.webhook_failures.inc();
         }
         if let Err(err) = sqlx::query("UPDATE alerts SET webhook_status = ? WHERE id = ?")
             .bind(&outcome)

@@ -125,6 +125,7 @@ pub async fn post(
     .bind(now_ms())
     .execute(&state.db.write)
     .await?;
+    state.monitor.metrics.feedback.inc();
     Ok(Json(json!({
         "prediction_id": id,
         "model": model,

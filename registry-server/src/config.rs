@@ -35,6 +35,10 @@ pub struct ServerConfig {
     /// index.html, `/` says how to build it.
     #[arg(long, env = "RAGASENSE_WEB_DIR", default_value = "web/dist")]
     pub web_dir: std::path::PathBuf,
+
+    /// The registered model whose Production version `POST /invocations` serves.
+    #[arg(long, env = "RAGASENSE_SERVE_MODEL", default_value = crate::serving::DEFAULT_MODEL)]
+    pub serve_model: String,
 }
 
 impl ServerConfig {
@@ -43,6 +47,7 @@ impl ServerConfig {
         Settings {
             max_artifact_bytes: self.max_artifact_mib.saturating_mul(1024 * 1024),
             web_dir: Some(self.web_dir.clone()),
+            serve_model: self.serve_model.clone(),
             cors_allow_origins: self.cors_allow_origin.clone(),
             ..Settings::default()
         }
@@ -59,6 +64,7 @@ impl Default for ServerConfig {
             cors_allow_origin: vec!["*".into()],
             max_artifact_mib: 4096,
             web_dir: "web/dist".into(),
+            serve_model: crate::serving::DEFAULT_MODEL.into(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod publish;
 pub mod registry;
 pub mod runs;
 pub mod search;
+pub mod serving;
 pub mod telemetry;
 pub mod validate;
 pub mod web;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub moving_max_age: u32,
     /// The built web app served at `/` (`None`: `/` says there is none).
     pub web_dir: Option<std::path::PathBuf>,
+    /// The registered model whose Production version `/invocations` serves.
+    pub serve_model: String,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             cors_allow_origins: vec!["*".into()],
             moving_max_age: 60,
             web_dir: None,
+            serve_model: serving::DEFAULT_MODEL.into(),
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct AppState {
     pub runs_cache: Arc<runs::RunCache>,
     /// Group-commit writer of single metrics.
     pub metric_writer: Arc<runs::MetricWriter>,
+    /// `/invocations`: the served model's loaded versions and the inference worker.
+    pub serving: Arc<serving::Serving>,
 }
 
 impl AppState {
@@ -91,12 +97,14 @@ impl AppState {
     pub async fn open(db_path: &std::path::Path, artifacts: &str, settings: Settings) -> Result<Self, Error> {
         let db = Db::open(db_path).await?;
         let metric_writer = Arc::new(runs::MetricWriter::start(db.write.clone()));
+        let serving = Arc::new(serving::Serving::new(&settings.serve_model, serving::Batching::default()));
         Ok(Self {
             db,
             artifacts: Arc::new(Artifacts::open(artifacts)?),
             settings: Arc::new(settings),
             runs_cache: Arc::default(),
             metric_writer,
+            serving,
         })
     }
 }
@@ -139,6 +147,7 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads.method_not_allowed_fallback(method_not_allowed))
         .merge(public)
         .merge(telemetry)
+        .merge(serving::router())
         // Everything else: a file of the web app, or the API's 404.
         .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))

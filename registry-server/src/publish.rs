@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How a URL names a version.
-enum Selector {
+pub(crate) enum Selector {
     Version(i64),
     Stage(&'static str),
     Alias(String),
@@ -47,7 +47,8 @@ fn parse_selector(s: &str) -> Result<Selector> {
     })
 }
 
-async fn resolve(state: &AppState, name: &str, selector: &Selector) -> Result<ModelVersion> {
+/// The registered version `selector` names.
+pub(crate) async fn resolve(state: &AppState, name: &str, selector: &Selector) -> Result<ModelVersion> {
     let mut conn = state.db.read.acquire().await?;
     let version = match selector {
         Selector::Version(v) => *v,
@@ -74,6 +75,34 @@ async fn resolve(state: &AppState, name: &str, selector: &Selector) -> Result<Mo
 async fn package_root(state: &AppState, mv: &ModelVersion) -> Result<String> {
     let uri = registry::resolve_source(state, mv).await?;
     storage_path(&uri)
+}
+
+/// A file of a version's package folder, as stored.
+async fn package_file_bytes(
+    state: &AppState,
+    mv: &ModelVersion,
+    root: &str,
+    file: &str,
+) -> Result<bytes::Bytes> {
+    state.artifacts.get_bytes(&format!("{root}/{file}")).await.map_err(|e| match e {
+        Error::NotFound(_) => Error::not_found(format!(
+            "model '{}' version {} has no {file} at its source {}",
+            mv.name, mv.version, mv.source
+        )),
+        other => other,
+    })
+}
+
+/// The package of a version as stored: its `manifest.json` and weights (the bytes
+/// `raga_model::Classifier::from_package` checks and loads).
+pub(crate) async fn package_bytes(
+    state: &AppState,
+    mv: &ModelVersion,
+) -> Result<(bytes::Bytes, bytes::Bytes)> {
+    let root = package_root(state, mv).await?;
+    let manifest = package_file_bytes(state, mv, &root, "manifest.json").await?;
+    let weights = package_file_bytes(state, mv, &root, raga_model::package::WEIGHTS_FILE).await?;
+    Ok((manifest, weights))
 }
 
 fn cache_for(selector: &Selector, state: &AppState, etag: String) -> Cache {
@@ -174,13 +203,7 @@ async fn manifest(
     let selector = parse_selector(&selector)?;
     let mv = resolve(&state, &name, &selector).await?;
     let root = package_root(&state, &mv).await?;
-    let raw = state.artifacts.get_bytes(&format!("{root}/manifest.json")).await.map_err(|e| match e {
-        Error::NotFound(_) => Error::not_found(format!(
-            "model '{name}' version {} has no manifest.json at its source {}",
-            mv.version, mv.source
-        )),
-        other => other,
-    })?;
+    let raw = package_file_bytes(&state, &mv, &root, "manifest.json").await?;
     let mut doc: Value = serde_json::from_slice(&raw).map_err(|e| {
         Error::InvalidState(format!(
             "manifest.json of '{name}' version {} is not valid JSON: {e}",

@@ -53,6 +53,9 @@ pub struct ServerConfig {
     /// them, e.g. `registry_server=debug`).
     #[arg(long, env = "RAGASENSE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The registered model whose Production version `POST /invocations` serves.
+    #[arg(long, env = "RAGASENSE_SERVE_MODEL", default_value = crate::serving::DEFAULT_MODEL)]
+    pub serve_model: String,
 }
 
 impl ServerConfig {
@@ -87,6 +90,7 @@ impl ServerConfig {
         Settings {
             max_artifact_bytes: self.max_artifact_mib.saturating_mul(1024 * 1024),
             web_dir: Some(self.web_dir.clone()),
+            serve_model: self.serve_model.clone(),
             cors_allow_origins: self.cors_allow_origin.clone(),
             ..Settings::default()
         }
@@ -107,6 +111,7 @@ impl Default for ServerConfig {
             alert_webhook: None,
             alert_interval_s: None,
             log_format: LogFormat::Text,
+            serve_model: crate::serving::DEFAULT_MODEL.into(),
         }
     }
 }

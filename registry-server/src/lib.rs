@@ -22,6 +22,7 @@ pub mod publish;
 pub mod registry;
 pub mod runs;
 pub mod search;
+pub mod serving;
 pub mod telemetry;
 pub mod validate;
 pub mod web;
@@ -63,6 +64,8 @@ pub struct Settings {
     pub web_dir: Option<std::path::PathBuf>,
     /// Alert rules and webhook.
     pub alerts: monitoring::AlertConfig,
+    /// The registered model whose Production version `/invocations` serves.
+    pub serve_model: String,
 }
 
 impl Default for Settings {
@@ -74,6 +77,7 @@ impl Default for Settings {
             moving_max_age: 60,
             web_dir: None,
             alerts: monitoring::AlertConfig::default(),
+            serve_model: serving::DEFAULT_MODEL.into(),
         }
     }
 }
@@ -95,6 +99,8 @@ pub struct AppState {
     pub monitor: Arc<monitoring::Monitor>,
     /// Prometheus metrics of this app (`GET /metrics`); other modules register theirs here.
     pub metrics: Arc<metrics::Metrics>,
+    /// `/invocations`: the served model's loaded versions and the inference worker.
+    pub serving: Arc<serving::Serving>,
 }
 
 impl AppState {
@@ -104,6 +110,7 @@ impl AppState {
         let metric_writer = Arc::new(runs::MetricWriter::start(db.write.clone()));
         let metrics = Arc::new(metrics::Metrics::new());
         metrics.watch_db(&db).map_err(Error::internal)?;
+        let serving = Arc::new(serving::Serving::new(&settings.serve_model, serving::Batching::default()));
         Ok(Self {
             db,
             artifacts: Arc::new(Artifacts::open(artifacts)?),
@@ -115,6 +122,7 @@ impl AppState {
             runs_cache: Arc::default(),
             metric_writer,
             metrics,
+            serving,
         })
     }
 }
@@ -161,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .merge(public)
         .merge(telemetry)
         .merge(metrics::router().merge(health::router()))
+        .merge(serving::router())
         // Everything else: a file of the web app, or the API's 404.
         .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))

@@ -169,6 +169,13 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Alerts, newest first (model, version, state=firing|resolved|all, paging)",
     ),
     ("get", "/v1/alerts/rules", "monitoring", "The alert rules in force"),
+    (
+        "post",
+        "/invocations",
+        "serving",
+        "Classify clips with the Production model (MLflow scoring protocol: inputs, instances, dataframe_split, dataframe_records; features or audio)",
+    ),
+    ("get", "/ping", "serving", "200 when the served model can be loaded (MLflow scoring server)"),
     ("get", "/health", "server", "Liveness: plain OK, as MLflow answers"),
     (
         "get",

@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// How a URL names a version.
-enum Selector {
+pub(crate) enum Selector {
     Version(i64),
     Stage(&'static str),
     Alias(String),
@@ -47,7 +47,8 @@ fn parse_selector(s: &str) -> Result<Selector> {
     })
 }
 
-async fn resolve(state: &AppState, name: &str, selector: &Selector) -> Result<ModelVersion> {
+/// The registered version `selector` names.
+pub(crate) async fn resolve(state: &AppState, name: &str, selector: &Selector) -> Result<ModelVersion> {
     let mut conn = state.db.read.acquire().await?;
     let version = match selector {
         Selector::Version(v) => *v,
@@ -76,20 +77,38 @@ async fn package_root(state: &AppState, mv: &ModelVersion) -> Result<String> {
     storage_path(&uri)
 }
 
-/// The `manifest.json` of a version's package, as stored.
-pub async fn read_manifest(state: &AppState, mv: &ModelVersion) -> Result<bytes::Bytes> {
-    let root = package_root(state, mv).await?;
-    read_manifest_at(state, mv, &root).await
-}
-
-async fn read_manifest_at(state: &AppState, mv: &ModelVersion, root: &str) -> Result<bytes::Bytes> {
-    state.artifacts.get_bytes(&format!("{root}/manifest.json")).await.map_err(|e| match e {
+/// A file of a version's package folder, as stored.
+async fn package_file_bytes(
+    state: &AppState,
+    mv: &ModelVersion,
+    root: &str,
+    file: &str,
+) -> Result<bytes::Bytes> {
+    state.artifacts.get_bytes(&format!("{root}/{file}")).await.map_err(|e| match e {
         Error::NotFound(_) => Error::not_found(format!(
-            "model '{}' version {} has no manifest.json at its source {}",
+            "model '{}' version {} has no {file} at its source {}",
             mv.name, mv.version, mv.source
         )),
         other => other,
     })
+}
+
+/// The `manifest.json` of a version's package, as stored.
+pub async fn read_manifest(state: &AppState, mv: &ModelVersion) -> Result<bytes::Bytes> {
+    let root = package_root(state, mv).await?;
+    package_file_bytes(state, mv, &root, "manifest.json").await
+}
+
+/// The package of a version as stored: its `manifest.json` and weights (the bytes
+/// `raga_model::Classifier::from_package` checks and loads).
+pub(crate) async fn package_bytes(
+    state: &AppState,
+    mv: &ModelVersion,
+) -> Result<(bytes::Bytes, bytes::Bytes)> {
+    let root = package_root(state, mv).await?;
+    let manifest = package_file_bytes(state, mv, &root, "manifest.json").await?;
+    let weights = package_file_bytes(state, mv, &root, raga_model::package::WEIGHTS_FILE).await?;
+    Ok((manifest, weights))
 }
 
 fn cache_for(selector: &Selector, state: &AppState, etag: String) -> Cache {
@@ -190,7 +209,7 @@ async fn manifest(
     let selector = parse_selector(&selector)?;
     let mv = resolve(&state, &name, &selector).await?;
     let root = package_root(&state, &mv).await?;
-    let raw = read_manifest_at(&state, &mv, &root).await?;
+    let raw = package_file_bytes(&state, &mv, &root, "manifest.json").await?;
     let mut doc: Value = serde_json::from_slice(&raw).map_err(|e| {
         Error::InvalidState(format!(
             "manifest.json of '{name}' version {} is not valid JSON: {e}",

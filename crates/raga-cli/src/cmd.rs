@@ -9,6 +9,7 @@ pub mod models;
 pub mod package;
 pub mod progress;
 pub mod reproduce;
+pub mod serve_model;
 pub mod synth;
 pub mod track;
 pub mod train;

@@ -30,6 +30,8 @@ enum Command {
     Evaluate(cmd::evaluate::Args),
     /// Run the registry: MLflow-compatible tracking, model registry, publication to browsers.
     Server(registry_server::ServerConfig),
+    /// Serve one model over HTTP in MLflow's scoring protocol (POST /invocations), like `mlflow models serve`.
+    ServeModel(cmd::serve_model::Args),
     /// Inspect and move registered models (list, describe, versions, promote, alias, rollback).
     Models(cmd::models::Args),
     /// Send a training run folder to the tracking server: whatever it does not have yet.
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Classify(args) => cmd::classify::run(args),
         Command::Evaluate(args) => cmd::evaluate::run(args),
         Command::Server(config) => cmd::block_on(registry_server::serve(config)),
+        Command::ServeModel(args) => cmd::block_on(cmd::serve_model::run(args)),
         Command::Models(args) => cmd::block_on(cmd::models::run(args)),
         Command::Sync(args) => cmd::block_on(cmd::track::run(args)),
         Command::Reproduce(args) => cmd::reproduce::run_cmd(args),

@@ -210,15 +210,9 @@ impl Classifier {
         features: &Features,
         tradition: Tradition,
     ) -> Result<Prediction, ModelError> {
-        let (n, check) = (self.manifest.labels.len(), self.manifest.model.tonic_check);
-        let mut views = Vec::new();
-        let mut probs = Vec::new();
-        let mut best = f32::NEG_INFINITY;
-        for view in self.views(features) {
-            if !views.is_empty() && !worth_checking(view.prior, best) {
-                break;
-            }
-            let start = probs.len();
+        let mut run = self.start(features, tradition);
+        while let Some(view) = run.next_view() {
+            let mut probs = Vec::new();
             for batch in Self::batches(&view) {
                 let data = self
                     .window_probabilities(&batch, tradition)
@@ -231,15 +225,26 @@ impl Classifier {
                         .map_err(|e| ModelError::Device(format!("{e:?}")))?,
                 );
             }
-            let checked = TonicCheck {
-                tonic_hz: view.tonic_hz,
-                prior: view.prior,
-                check: on_tonic(&probs[start..], n, check),
-            };
-            best = best.max(checked.score());
-            views.push(view);
+            run.record(view, probs);
         }
-        self.decide(&views, &probs, tradition)
+        run.finish()
+    }
+
+    /// Starts classifying a clip one view at a time, for callers that run the windows of
+    /// several clips in one forward pass (a server batching concurrent requests): take each
+    /// [`ClipRun::next_view`], compute its windows' probabilities however you like, hand them
+    /// back with [`ClipRun::record`], then [`ClipRun::finish`]. [`classify_async`]
+    /// (Self::classify_async) is this loop with one clip.
+    pub fn start<'a>(&'a self, features: &'a Features, tradition: Tradition) -> ClipRun<'a> {
+        ClipRun {
+            classifier: self,
+            tradition,
+            pending: Box::new(self.views(features)),
+            views: Vec::new(),
+            probs: Vec::new(),
+            best: f32::NEG_INFINITY,
+            done: false,
+        }
     }
 
     /// Turns the probabilities of the views' windows (in order, `outputs` per window,
@@ -254,6 +259,70 @@ impl Classifier {
         let model = &self.manifest.model;
         let parts = split_views(views, probs, model.outputs());
         decide(&self.manifest.labels, &self.manifest.traditions, model.tonic_check, &parts, tradition)
+    }
+}
+
+/// One clip on its way through its views (see [`Classifier::start`]): the same early stop
+/// as [`Classifier::classify_async`], whoever runs the forward passes.
+pub struct ClipRun<'a> {
+    classifier: &'a Classifier,
+    tradition: Tradition,
+    pending: Box<dyn Iterator<Item = TonicView> + 'a>,
+    views: Vec<TonicView>,
+    probs: Vec<f32>,
+    best: f32,
+    done: bool,
+}
+
+impl std::fmt::Debug for ClipRun<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClipRun")
+            .field("tradition", &self.tradition)
+            .field("views_run", &self.views.len())
+            .field("best", &self.best)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClipRun<'_> {
+    /// The tradition the clip is classified under (the one its windows are run with).
+    pub fn tradition(&self) -> Tradition {
+        self.tradition
+    }
+
+    /// The next view worth running, or `None` once no view left could change the answer.
+    pub fn next_view(&mut self) -> Option<TonicView> {
+        if self.done {
+            return None;
+        }
+        let view = self.pending.next();
+        match view {
+            Some(v) if self.views.is_empty() || worth_checking(v.prior, self.best) => Some(v),
+            _ => {
+                self.done = true;
+                None
+            }
+        }
+    }
+
+    /// Hands back the softmax rows of `view`'s windows (in order, `outputs` per window,
+    /// row-major), as [`Classifier::window_probabilities`] computes them.
+    pub fn record(&mut self, view: TonicView, probs: Vec<f32>) {
+        let manifest = &self.classifier.manifest;
+        let checked = TonicCheck {
+            tonic_hz: view.tonic_hz,
+            prior: view.prior,
+            check: on_tonic(&probs, manifest.labels.len(), manifest.model.tonic_check),
+        };
+        self.best = self.best.max(checked.score());
+        self.probs.extend(probs);
+        self.views.push(view);
+    }
+
+    /// The prediction from the views run so far; see [`decide`].
+    pub fn finish(self) -> Result<Prediction, ModelError> {
+        self.classifier.decide(&self.views, &self.probs, self.tradition)
     }
 }
 

@@ -19,7 +19,7 @@ pub mod model;
 pub mod package;
 pub mod stats;
 
-pub use classify::{Classifier, Prediction, RagaScore, TonicCheck};
+pub use classify::{Classifier, ClipRun, Prediction, RagaScore, TonicCheck, TonicView};
 pub use error::ModelError;
 pub use input::{ClipFrames, Tradition, Window};
 pub use model::{ModelInput, RagaModel, RagaModelConfig};

@@ -284,21 +284,20 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
-/// `ragasense export`.
-pub async fn run(args: Args) -> Result<()> {
-    let model = ModelRef::parse(&args.model)?;
-    check_web_dir(&args.web_dir)?;
-    check_out(&args.out)?;
-    let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
-    let telemetry = match (&args.telemetry_url, args.no_telemetry) {
-        (_, true) => Telemetry::Off,
-        (Some(url), false) if url.starts_with("http://") || url.starts_with("https://") => {
-            Telemetry::To(url.clone())
-        }
-        (Some(url), false) => bail!("--telemetry-url '{url}' must be an absolute http(s) URL"),
-        (None, false) => Telemetry::To(format!("{}/v1/telemetry", client.base())),
-    };
+/// A published model fetched from a registry, every file checked against the manifest.
+#[derive(Debug)]
+pub struct FetchedModel {
+    /// The manifest made local.
+    pub local: SiteModel,
+    /// Each listed file's verified bytes.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// `MODEL from the registry at URL`, for messages.
+    pub at: String,
+}
 
+/// Fetches `model`'s manifest and files from the publication routes (what a browser
+/// fetches), checking each file's sha256 against the manifest.
+pub async fn fetch_model(client: &RegistryClient, model: &ModelRef) -> Result<FetchedModel> {
     let at = format!("{model} from the registry at {}", client.base());
     let published = client.published_manifest(&model.name, &model.selector).await.map_err(|e| {
         // A failed connection names the registry already.
@@ -318,6 +317,25 @@ pub async fn run(args: Args) -> Result<()> {
         local.manifest.verify_file(path, &bytes).with_context(|| format!("checking {path} of {at}"))?;
         files.push((path.clone(), bytes));
     }
+    Ok(FetchedModel { local, files, at })
+}
+
+/// `ragasense export`.
+pub async fn run(args: Args) -> Result<()> {
+    let model = ModelRef::parse(&args.model)?;
+    check_web_dir(&args.web_dir)?;
+    check_out(&args.out)?;
+    let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
+    let telemetry = match (&args.telemetry_url, args.no_telemetry) {
+        (_, true) => Telemetry::Off,
+        (Some(url), false) if url.starts_with("http://") || url.starts_with("https://") => {
+            Telemetry::To(url.clone())
+        }
+        (Some(url), false) => bail!("--telemetry-url '{url}' must be an absolute http(s) URL"),
+        (None, false) => Telemetry::To(format!("{}/v1/telemetry", client.base())),
+    };
+
+    let FetchedModel { local, files, .. } = fetch_model(&client, &model).await?;
 
     let base_config =
         fs::read(args.web_dir.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok());

@@ -58,6 +58,8 @@ pub struct Settings {
     pub moving_max_age: u32,
     /// The built web app served at `/` (`None`: `/` says there is none).
     pub web_dir: Option<std::path::PathBuf>,
+    /// The built dashboard served at `/ui/` (`None`: `/ui/` says there is none).
+    pub ui_dir: Option<std::path::PathBuf>,
     /// Alert rules and webhook.
     pub alerts: monitoring::AlertConfig,
 }
@@ -70,6 +72,7 @@ impl Default for Settings {
             cors_allow_origins: vec!["*".into()],
             moving_max_age: 60,
             web_dir: None,
+            ui_dir: None,
             alerts: monitoring::AlertConfig::default(),
         }
     }
@@ -148,6 +151,7 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads.method_not_allowed_fallback(method_not_allowed))
         .merge(public)
         .merge(telemetry)
+        .nest_service("/ui", web::ui_router(settings.ui_dir.clone()))
         // Everything else: a file of the web app, or the API's 404.
         .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))

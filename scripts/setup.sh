@@ -46,4 +46,9 @@ if [[ ! -x web/node_modules/.bin/esbuild || web/package-lock.json -nt web/node_m
     log "npm ci (web)"
     (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The dashboard's build tool (esbuild) and chart library (uPlot), vendored at build time.
+if [[ ! -x dashboard/node_modules/.bin/esbuild || dashboard/package-lock.json -nt dashboard/node_modules/.package-lock.json ]]; then
+    log "npm ci (dashboard)"
+    (cd dashboard && npm ci --no-audit --no-fund --loglevel=error)
+fi
 log "setup done"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
 # wasm32 under Node, the registry server against the official MLflow client, the npm
-# package (browser runtime) in Node and headless Chromium, and the web app in Chromium.
+# package (browser runtime) in Node and headless Chromium, and the web app and the registry's
+# dashboard in Chromium.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -35,9 +36,12 @@ bash scripts/build-npm.sh
 log "web app (web/dist)"
 bash scripts/build-web.sh
 
-log "browser runtime: Node (CPU path) and headless Chromium (WebGPU on SwiftShader, and without); the web app"
+log "registry dashboard (dashboard/dist)"
+bash scripts/build-dashboard.sh
+
+log "browser runtime: Node (CPU path) and headless Chromium (WebGPU on SwiftShader, and without); the web app; the dashboard"
 cargo build -p raga-cli --bin ragasense
 (cd tests/browser && RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
-    node --test --test-concurrency=1 node-cpu.test.mjs chromium.test.mjs webapp.test.mjs)
+    node --test --test-concurrency=1 node-cpu.test.mjs chromium.test.mjs webapp.test.mjs dashboard.test.mjs)
 
 log "all tests passed"

@@ -37,6 +37,11 @@ pub struct ServerConfig {
     #[arg(long, env = "RAGASENSE_WEB_DIR", default_value = "web/dist")]
     pub web_dir: std::path::PathBuf,
 
+    /// The built dashboard served at `/ui/` (scripts/build-dashboard.sh writes dashboard/dist);
+    /// when it has no index.html, `/ui/` says how to build it.
+    #[arg(long, env = "RAGASENSE_UI_DIR", default_value = "dashboard/dist")]
+    pub ui_dir: std::path::PathBuf,
+
     /// Alert rules (TOML: `interval_s`, `webhook`, `[[rules]]`; see docs/monitoring.md); the
     /// defaults when absent: online accuracy < 0.87, drift PSI > 0.2, errors > 5%, p95 > 3 s.
     #[arg(long, env = "RAGASENSE_ALERT_RULES")]
@@ -91,6 +96,7 @@ impl ServerConfig {
             max_artifact_bytes: self.max_artifact_mib.saturating_mul(1024 * 1024),
             web_dir: Some(self.web_dir.clone()),
             serve_model: self.serve_model.clone(),
+            ui_dir: Some(self.ui_dir.clone()),
             cors_allow_origins: self.cors_allow_origin.clone(),
             ..Settings::default()
         }
@@ -107,6 +113,7 @@ impl Default for ServerConfig {
             cors_allow_origin: vec!["*".into()],
             max_artifact_mib: 4096,
             web_dir: "web/dist".into(),
+            ui_dir: "dashboard/dist".into(),
             alert_rules: None,
             alert_webhook: None,
             alert_interval_s: None,

@@ -62,6 +62,8 @@ pub struct Settings {
     pub moving_max_age: u32,
     /// The built web app served at `/` (`None`: `/` says there is none).
     pub web_dir: Option<std::path::PathBuf>,
+    /// The built dashboard served at `/ui/` (`None`: `/ui/` says there is none).
+    pub ui_dir: Option<std::path::PathBuf>,
     /// Alert rules and webhook.
     pub alerts: monitoring::AlertConfig,
     /// The registered model whose Production version `/invocations` serves.
@@ -76,6 +78,7 @@ impl Default for Settings {
             cors_allow_origins: vec!["*".into()],
             moving_max_age: 60,
             web_dir: None,
+            ui_dir: None,
             alerts: monitoring::AlertConfig::default(),
             serve_model: serving::DEFAULT_MODEL.into(),
         }
@@ -170,6 +173,7 @@ pub fn app(state: AppState) -> Router {
         .merge(telemetry)
         .merge(metrics::router().merge(health::router()))
         .merge(serving::router())
+        .nest_service("/ui", web::ui_router(settings.ui_dir.clone()))
         // Everything else: a file of the web app, or the API's 404.
         .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))

@@ -12,13 +12,18 @@ struct Reply {
     status: StatusCode,
     content_type: String,
     cache_control: String,
+    location: String,
     body: String,
 }
 
 /// One request to an app serving `web_dir`.
 async fn get(web_dir: Option<std::path::PathBuf>, method: &str, uri: &str) -> Reply {
+    request(Settings { web_dir, ..Settings::default() }, method, uri).await
+}
+
+/// One request to an app with `settings`.
+async fn request(settings: Settings, method: &str, uri: &str) -> Reply {
     let store = tempfile::tempdir().expect("tempdir");
-    let settings = Settings { web_dir, ..Settings::default() };
     let state = AppState::open(
         &store.path().join("db.sqlite"),
         store.path().join("artifacts").to_str().expect("utf-8 path"),
@@ -30,10 +35,20 @@ async fn get(web_dir: Option<std::path::PathBuf>, method: &str, uri: &str) -> Re
     let resp = app(state).oneshot(req).await.expect("infallible");
     let header =
         |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    let (status, content_type, cache_control) =
-        (resp.status(), header(header::CONTENT_TYPE), header(header::CACHE_CONTROL));
+    let (status, content_type, cache_control, location) = (
+        resp.status(),
+        header(header::CONTENT_TYPE),
+        header(header::CACHE_CONTROL),
+        header(header::LOCATION),
+    );
     let bytes = resp.into_body().collect().await.expect("body").to_bytes();
-    Reply { status, content_type, cache_control, body: String::from_utf8_lossy(&bytes).into_owned() }
+    Reply {
+        status,
+        content_type,
+        cache_control,
+        location,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
 }
 
 fn built_app() -> tempfile::TempDir {
@@ -92,4 +107,48 @@ async fn without_a_built_app_the_root_says_how_to_build_one() {
     let other = get(Some(missing), "GET", "/app.js").await;
     assert_eq!(error_code(&other), "ENDPOINT_NOT_FOUND", "{}", other.body);
     assert_eq!(get(None, "GET", "/health").await.body, "OK");
+}
+
+/// One GET to an app serving the dashboard from `ui_dir`.
+async fn get_ui(ui_dir: Option<std::path::PathBuf>, uri: &str) -> Reply {
+    request(Settings { ui_dir, ..Settings::default() }, "GET", uri).await
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_at_ui_with_its_index_for_deep_links() {
+    let ui = built_app();
+    let dir = Some(ui.path().to_path_buf());
+
+    let index = get_ui(dir.clone(), "/ui/").await;
+    assert_eq!(index.status, StatusCode::OK);
+    assert!(index.body.contains("<title>RagaSense</title>"), "{}", index.body);
+    assert_eq!(index.cache_control, "no-cache");
+
+    let script = get_ui(dir.clone(), "/ui/app.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.content_type.contains("javascript"), "{}", script.content_type);
+
+    let deep = get_ui(dir.clone(), "/ui/runs/abc").await;
+    assert_eq!(deep.status, StatusCode::OK);
+    assert!(deep.body.contains("<title>RagaSense</title>"), "{}", deep.body);
+
+    let missing = get_ui(dir.clone(), "/ui/missing.js").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&missing), "ENDPOINT_NOT_FOUND");
+
+    let bare = get_ui(dir.clone(), "/ui").await;
+    assert_eq!(bare.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(bare.location, "/ui/");
+
+    // The API keeps its routes beside it.
+    assert_eq!(get_ui(dir, "/health").await.body, "OK");
+}
+
+#[tokio::test]
+async fn without_a_built_dashboard_ui_says_how_to_build_one() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let reply = get_ui(Some(empty.path().to_path_buf()), "/ui/").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.content_type.starts_with("text/html"), "{}", reply.content_type);
+    assert!(reply.body.contains("scripts/build-dashboard.sh"), "{}", reply.body);
 }

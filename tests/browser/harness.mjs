@@ -31,12 +31,15 @@ const SEED = "4242";
 const SECONDS = "20";
 
 /** Starts the registry on a free port with a fresh store; publishes the fixture model.
- *  `webDir`: the built web app it serves at `/`. */
-export async function startRegistry({ webDir } = {}) {
+ *  `webDir`: the built web app it serves at `/`; `uiDir`: the built dashboard it serves at
+ *  `/ui/`; `args`: more flags of the server. */
+export async function startRegistry({ webDir, uiDir, args: extra = [] } = {}) {
   const store = mkdtempSync(join(tmpdir(), "ragasense-browser-"));
   const args = ["--port", "0", "--backend-store-uri", `sqlite:///${store}/db.sqlite`,
     "--artifacts-destination", join(store, "artifacts")];
   if (webDir) args.push("--web-dir", webDir);
+  if (uiDir) args.push("--ui-dir", uiDir);
+  args.push(...extra);
   const proc = spawn(paths.server, args, { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((ok, fail) => {
     let out = "";

@@ -1,0 +1,75 @@
+// The dashboard's shell: a hash router (#/experiments, #/runs/ID, #/compare?runs=…,
+// #/models/NAME, #/monitoring?model=…, #/settings) that renders one page into <main>.
+// body[data-page] names the page and body[data-state] says loading / ready / error, so
+// tests and people can tell when a page has its data.
+import "uplot/dist/uPlot.min.css";
+import { destroyCharts } from "./charts.js";
+import { h, statusLine } from "./ui.js";
+import * as experiments from "./pages/experiments.js";
+import * as run from "./pages/run.js";
+import * as compare from "./pages/compare.js";
+import * as models from "./pages/models.js";
+import * as monitoring from "./pages/monitoring.js";
+import * as settings from "./pages/settings.js";
+
+const ROUTES = [
+  [/^\/?$/, experiments, "experiments"],
+  [/^\/experiments$/, experiments, "experiments"],
+  [/^\/runs\/([^/]+)$/, run, "run"],
+  [/^\/compare$/, compare, "compare"],
+  [/^\/models$/, models, "models"],
+  [/^\/models\/(.+)$/, models, "model"],
+  [/^\/monitoring$/, monitoring, "monitoring"],
+  [/^\/settings$/, settings, "settings"],
+];
+
+let generation = 0;
+
+async function show() {
+  const mine = ++generation;
+  const raw = location.hash.replace(/^#/, "") || "/experiments";
+  const [path, query = ""] = raw.split("?");
+  const params = Object.fromEntries(new URLSearchParams(query));
+  const view = document.getElementById("view");
+  const found = ROUTES.find(([re]) => re.test(path));
+  destroyCharts();
+  document.body.dataset.state = "loading";
+  if (!found) {
+    document.body.dataset.page = "not-found";
+    view.replaceChildren(h("h1", {}, "Not found"), h("p", {}, `No page at ${path}.`));
+    document.body.dataset.state = "ready";
+    return;
+  }
+  const [re, page, name] = found;
+  const args = path.match(re).slice(1).map(decodeURIComponent);
+  document.body.dataset.page = name;
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    const current = name.startsWith(a.dataset.nav.replace(/s$/, "")) || (a.dataset.nav === "experiments" && ["run", "compare"].includes(name));
+    if (current) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  const root = h("div", { class: "page" });
+  view.replaceChildren(root);
+  // A page still loading when the hash changes must not draw over the next one.
+  const stale = () => mine !== generation;
+  try {
+    await page.render(root, { args, params, stale, rerender: show });
+    if (stale()) return;
+    document.body.dataset.state = "ready";
+  } catch (err) {
+    if (stale()) return;
+    console.warn(err);
+    const status = statusLine("page-error");
+    status.error(err);
+    root.append(status.el);
+    document.body.dataset.state = "error";
+  }
+  const title = root.querySelector("h1")?.textContent;
+  document.title = title ? `${title} · RagaSense registry` : "RagaSense registry";
+}
+
+window.addEventListener("hashchange", () => {
+  show();
+  document.getElementById("view").focus({ preventScroll: true });
+});
+show();

@@ -30,16 +30,22 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let mut object = query_object(req.uri().query());
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge("request body is larger than the server accepts".into())
-            } else {
-                Error::invalid(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let bytes = read_body(req, state, "request body is larger than the server accepts").await?;
         merge_body(&mut object, &bytes)?;
         parse_value(Value::Object(object)).map(Msg)
     }
+}
+
+/// Reads the whole request body; past the route's body limit the error is
+/// [`Error::PayloadTooLarge`] with `too_large` as its message.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S, too_large: &str) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge(too_large.to_string())
+        } else {
+            Error::invalid(format!("could not read the request body: {rejection}"))
+        }
+    })
 }
 
 /// Parses a JSON object into `T`, reporting the failing field like MLflow does.

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -297,14 +297,9 @@ async fn json_body(req: Request) -> Result<Bytes> {
             "/invocations reads Content-Type application/json (got '{essence}'); MLflow's CSV input is not supported"
         )));
     }
-    Bytes::from_request(req, &()).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge(format!(
-                "request body is larger than the {} MiB /invocations limit: send fewer or shorter clips per request",
-                MAX_BODY_BYTES / (1024 * 1024)
-            ))
-        } else {
-            Error::invalid(format!("could not read the request body: {rejection}"))
-        }
-    })
+    let too_large = format!(
+        "request body is larger than the {} MiB /invocations limit: send fewer or shorter clips per request",
+        MAX_BODY_BYTES / (1024 * 1024)
+    );
+    crate::extract::read_body(req, &(), &too_large).await
 }

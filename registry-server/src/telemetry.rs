@@ -7,9 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
@@ -180,16 +179,11 @@ where
                 )));
             }
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge(format!(
-                    "request body is larger than the {} MiB telemetry limit: send fewer events per request",
-                    MAX_BODY_BYTES / (1024 * 1024)
-                ))
-            } else {
-                Error::invalid(format!("could not read the request body: {rejection}"))
-            }
-        })?;
+        let too_large = format!(
+            "request body is larger than the {} MiB telemetry limit: send fewer events per request",
+            MAX_BODY_BYTES / (1024 * 1024)
+        );
+        let bytes = crate::extract::read_body(req, state, &too_large).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
             let path = err.path().to_string();

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+pub use crate::auth::{CreatedToken, NewToken, Scope, TokenInfo};
 pub use crate::registry::{Alias, HistoryEntry, ModelVersion, RegisteredModel};
 
 /// What can go wrong talking to the server.
@@ -45,6 +46,11 @@ pub enum ClientError {
         /// Server message.
         message: String,
     },
+    /// The token cannot be sent in an HTTP header.
+    #[error(
+        "the API token has characters an HTTP header cannot carry: copy it again from 'ragasense token create'"
+    )]
+    BadToken,
     /// The response was not what the API promises.
     #[error("unexpected response from the registry: {0}")]
     Decode(String),
@@ -148,23 +154,47 @@ pub struct RegistryClient {
 }
 
 impl RegistryClient {
-    /// A client for `tracking_uri` (`http://host:port`, trailing slash optional).
+    /// A client for `tracking_uri` (`http://host:port`, trailing slash optional), sending no
+    /// token.
     pub fn new(tracking_uri: &str) -> Result<Self, ClientError> {
+        Self::with_token(tracking_uri, None)
+    }
+
+    /// A client for `tracking_uri` that sends `token` as `Authorization: Bearer` on every
+    /// request (a server with auth on needs one; see `ragasense token create`).
+    pub fn with_token(tracking_uri: &str, token: Option<&str>) -> Result<Self, ClientError> {
         let base = tracking_uri.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ClientError::BadUri(tracking_uri.to_string()));
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(token) = token {
+            let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.trim()))
+                .map_err(|_| ClientError::BadToken)?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!("ragasense/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers)
             .build()
             .map_err(|source| ClientError::Transport { uri: base.clone(), source })?;
         Ok(Self { base, http, user: None })
     }
 
     /// `explicit` (the `--tracking-uri` flag), else `RAGASENSE_TRACKING_URI`, else
-    /// `MLFLOW_TRACKING_URI`, else `http://127.0.0.1:5000`.
+    /// `MLFLOW_TRACKING_URI`, else `http://127.0.0.1:5000`; with the token of
+    /// `RAGASENSE_TRACKING_TOKEN`, else `MLFLOW_TRACKING_TOKEN`, if either is set.
     pub fn from_env(explicit: Option<&str>) -> Result<Self, ClientError> {
-        Self::new(&Self::configured_uri(explicit).unwrap_or_else(|| "http://127.0.0.1:5000".into()))
+        let uri = Self::configured_uri(explicit).unwrap_or_else(|| "http://127.0.0.1:5000".into());
+        Self::with_token(&uri, Self::configured_token().as_deref())
+    }
+
+    /// `RAGASENSE_TRACKING_TOKEN`, else `MLFLOW_TRACKING_TOKEN` (empty counts as unset).
+    pub fn configured_token() -> Option<String> {
+        ["RAGASENSE_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|s| !s.trim().is_empty()))
     }
 
     /// `explicit`, else `RAGASENSE_TRACKING_URI`, else `MLFLOW_TRACKING_URI` (empty counts as
@@ -227,6 +257,33 @@ impl RegistryClient {
         }
         serde_json::from_str(if text.trim().is_empty() { "{}" } else { &text })
             .map_err(|e| ClientError::Decode(format!("{path}: {e}")))
+    }
+
+    /// Creates an API token (needs an admin token, or a server with auth off).
+    pub async fn create_token(&self, new: &NewToken) -> Result<CreatedToken, ClientError> {
+        let body = serde_json::to_value(new).map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.call(reqwest::Method::POST, "/v1/tokens", &[], Some(body)).await
+    }
+
+    /// The server's API tokens, without secrets (revoked ones too with `revoked`).
+    pub async fn list_tokens(&self, revoked: bool) -> Result<Vec<TokenInfo>, ClientError> {
+        #[derive(Deserialize)]
+        struct R {
+            #[serde(default)]
+            tokens: Vec<TokenInfo>,
+        }
+        let q = [("include_revoked", revoked.to_string())];
+        Ok(self.call::<R>(reqwest::Method::GET, "/v1/tokens", &q, None).await?.tokens)
+    }
+
+    /// Revokes the token `id`.
+    pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo, ClientError> {
+        #[derive(Deserialize)]
+        struct R {
+            token: TokenInfo,
+        }
+        let path = format!("/v1/tokens/{}", percent_encoding::utf8_percent_encode(id, PATH_SEGMENT));
+        Ok(self.call::<R>(reqwest::Method::DELETE, &path, &[], None).await?.token)
     }
 
     /// All registered models, by name.

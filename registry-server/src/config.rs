@@ -3,6 +3,7 @@
 use clap::Args;
 
 use crate::Settings;
+use crate::auth::{AuthMode, AuthSettings};
 use crate::logging::LogFormat;
 
 /// Flags of the server; every flag also reads a `RAGASENSE_…` environment variable.
@@ -61,6 +62,17 @@ pub struct ServerConfig {
     /// The registered model whose Production version `POST /invocations` serves.
     #[arg(long, env = "RAGASENSE_SERVE_MODEL", default_value = crate::serving::DEFAULT_MODEL)]
     pub serve_model: String,
+    /// Check API tokens: `auto` checks them unless the server listens on loopback only.
+    #[arg(long, env = "RAGASENSE_AUTH", value_enum, default_value_t = AuthMode::Auto)]
+    pub auth: AuthMode,
+    /// Telemetry and feedback requests per second allowed per key (per client address when
+    /// no key is sent); 0 for no limit. Bursts of twice as many pass.
+    #[arg(long, env = "RAGASENSE_TELEMETRY_RATE_LIMIT", default_value_t = 100.0)]
+    pub telemetry_rate_limit: f64,
+    /// Seconds an API request may take before the server answers 408 (artifact transfers
+    /// have no limit).
+    #[arg(long, env = "RAGASENSE_REQUEST_TIMEOUT_S", default_value_t = 120)]
+    pub request_timeout_s: u64,
 }
 
 impl ServerConfig {
@@ -98,6 +110,12 @@ impl ServerConfig {
             serve_model: self.serve_model.clone(),
             ui_dir: Some(self.ui_dir.clone()),
             cors_allow_origins: self.cors_allow_origin.clone(),
+            auth: AuthSettings {
+                enabled: self.auth.enabled_for(&self.host),
+                telemetry_rate_per_s: self.telemetry_rate_limit.max(0.0),
+                telemetry_burst: (2.0 * self.telemetry_rate_limit).max(1.0),
+            },
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_s.max(1)),
             ..Settings::default()
         }
     }
@@ -119,6 +137,9 @@ impl Default for ServerConfig {
             alert_interval_s: None,
             log_format: LogFormat::Text,
             serve_model: crate::serving::DEFAULT_MODEL.into(),
+            auth: AuthMode::Auto,
+            telemetry_rate_limit: 100.0,
+            request_timeout_s: 120,
         }
     }
 }

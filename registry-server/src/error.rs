@@ -1,7 +1,7 @@
 //! The one error type of the server, rendered in MLflow's shape `{"error_code", "message"}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -36,6 +36,21 @@ pub enum Error {
     /// 415: MLflow has no code of its own for it).
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// No valid API token came with a request that needs one (`UNAUTHENTICATED`, 401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The token lacks the scope the request needs (`PERMISSION_DENIED`, 403).
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// The caller sent more than its rate allows (`REQUEST_LIMIT_EXCEEDED`, 429 with
+    /// `Retry-After`).
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was exceeded and what to do.
+        message: String,
+        /// Seconds to wait.
+        retry_after_s: u64,
+    },
     /// A feature this server does not offer yet (`NOT_IMPLEMENTED`, 501).
     #[error("{0}")]
     NotImplemented(String),
@@ -71,7 +86,9 @@ impl Error {
             Self::AlreadyExists(_) => "RESOURCE_ALREADY_EXISTS",
             Self::InvalidState(_) => "INVALID_STATE",
             Self::EndpointNotFound(_) | Self::MethodNotAllowed(_) => "ENDPOINT_NOT_FOUND",
-            Self::PayloadTooLarge(_) => "REQUEST_LIMIT_EXCEEDED",
+            Self::PayloadTooLarge(_) | Self::TooManyRequests { .. } => "REQUEST_LIMIT_EXCEEDED",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::PermissionDenied(_) => "PERMISSION_DENIED",
             Self::NotImplemented(_) => "NOT_IMPLEMENTED",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
@@ -86,6 +103,9 @@ impl Error {
             Self::NotFound(_) | Self::EndpointNotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied(_) => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -149,7 +169,20 @@ impl IntoResponse for Error {
             }
             other => other.to_string(),
         };
-        (status, Json(json!({"error_code": self.code(), "message": message}))).into_response()
+        let mut response =
+            (status, Json(json!({"error_code": self.code(), "message": message}))).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::Unauthenticated(_) => {
+                headers
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"ragasense\""));
+            }
+            Self::TooManyRequests { retry_after_s, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
+            }
+            _ => {}
+        }
+        response
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`app`] builds the whole router (tests drive it in-process); [`serve`] binds and runs it.
 
 pub mod artifacts;
+pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
@@ -41,6 +42,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::ServerConfig;
@@ -68,6 +70,11 @@ pub struct Settings {
     pub alerts: monitoring::AlertConfig,
     /// The registered model whose Production version `/invocations` serves.
     pub serve_model: String,
+    /// Token checks and telemetry rate limits.
+    pub auth: auth::AuthSettings,
+    /// Longest time an API request (not an artifact transfer) may take before it is answered
+    /// with 408.
+    pub request_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -81,6 +88,8 @@ impl Default for Settings {
             ui_dir: None,
             alerts: monitoring::AlertConfig::default(),
             serve_model: serving::DEFAULT_MODEL.into(),
+            auth: auth::AuthSettings::default(),
+            request_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -104,6 +113,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// `/invocations`: the served model's loaded versions and the inference worker.
     pub serving: Arc<serving::Serving>,
+    /// Tokens, rate limits and the audit log.
+    pub auth: Arc<auth::Auth>,
 }
 
 impl AppState {
@@ -114,7 +125,9 @@ impl AppState {
         let metrics = Arc::new(metrics::Metrics::new());
         metrics.watch_db(&db).map_err(Error::internal)?;
         let serving = Arc::new(serving::Serving::new(&settings.serve_model, serving::Batching::default()));
+        let auth = Arc::new(auth::Auth::start(settings.auth.clone(), &db));
         Ok(Self {
+            auth,
             db,
             artifacts: Arc::new(Artifacts::open(artifacts)?),
             monitor: Arc::new(monitoring::Monitor::new(
@@ -147,7 +160,10 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { env!("CARGO_PKG_VERSION") }))
         .route("/openapi.json", get(openapi::handler))
+        .merge(auth::tokens::router())
+        .route("/v1/audit", get(auth::audit::handler))
         .layer(DefaultBodyLimit::max(settings.max_json_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, settings.request_timeout))
         .layer(axum::middleware::from_fn(gzip::json_gzip))
         .layer(compression());
     let uploads = artifacts::router()
@@ -177,6 +193,8 @@ pub fn app(state: AppState) -> Router {
         // Everything else: a file of the web app, or the API's 404.
         .fallback_service(web::router(settings.web_dir.clone()))
         .layer(axum::middleware::map_response(json_413))
+        // Before the handler, after routing: who calls, may they, and the audit of writes.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         // After routing (it sees the route template), around everything but tracing.
         .layer(axum::middleware::from_fn_with_state(observed, metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(
@@ -301,6 +319,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             tracing::warn!(%err, "could not set TCP_NODELAY");
         }
     });
+    auth_notice(&state, &config).await;
     let rules = state.monitor.config.rules.len();
     let _evaluator = monitoring::spawn_evaluator(state.clone());
     tracing::info!(
@@ -309,8 +328,29 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         "alert rules evaluated every {}s",
         state.monitor.config.interval_s
     );
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
     Ok(())
+}
+
+/// Says at start-up whether tokens are checked, and how to get a first admin token when
+/// they are and the store has none.
+async fn auth_notice(state: &AppState, config: &ServerConfig) {
+    if !state.settings.auth.enabled {
+        tracing::info!(
+            "auth is off (listening on loopback): every caller acts as 'anonymous'; --auth on checks tokens"
+        );
+        return;
+    }
+    match auth::tokens::has_admin(&state.db).await {
+        Ok(true) => tracing::info!("auth is on: requests need an API token (Authorization: Bearer …)"),
+        Ok(false) => tracing::warn!(
+            "auth is on and the store has no admin token yet: create one on this machine with \
+             'ragasense token create --name admin --scope admin --backend-store-uri {}'",
+            config.backend_store_uri
+        ),
+        Err(err) => tracing::warn!(%err, "could not check the store's tokens"),
+    }
 }
 
 /// Listens for Ctrl-C (and SIGTERM on Unix). The handlers are installed when this is

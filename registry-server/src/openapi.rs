@@ -1,7 +1,10 @@
 //! `/openapi.json`: a hand-assembled OpenAPI 3.1 document listing every route.
 
 use axum::Json;
+use axum::http::Method;
 use serde_json::{Map, Value, json};
+
+use crate::auth::{self, Access};
 
 /// (method, path, tag, summary) of every route the server offers.
 pub const ROUTES: &[(&str, &str, &str, &str)] = &[
@@ -185,6 +188,20 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     ("get", "/metrics", "server", "Prometheus metrics, text exposition format 0.0.4"),
     ("get", "/version", "server", "Server version"),
+    ("get", "/v1/tokens", "admin", "API tokens (without their secrets); include_revoked=true for all"),
+    (
+        "post",
+        "/v1/tokens",
+        "admin",
+        "Create an API token: name, scopes (read, write, admin; or telemetry alone), models, expires_in_days. The token is in this answer only",
+    ),
+    ("delete", "/v1/tokens/{id}", "admin", "Revoke an API token"),
+    (
+        "get",
+        "/v1/audit",
+        "admin",
+        "The audit log of writes and admin actions, newest first (actor, route, method, status, since_ms, until_ms, paging)",
+    ),
     ("get", "/openapi.json", "server", "This document"),
 ];
 
@@ -214,6 +231,12 @@ pub fn document() -> Value {
         if !params.is_empty() {
             op["parameters"] = Value::Array(params);
         }
+        let access = auth::classify(&method.to_ascii_uppercase().parse().unwrap_or(Method::GET), path);
+        if access != Access::Public {
+            op["security"] = json!([{"bearer": [access.scope()]}, {"basic": []}]);
+            op["responses"]["401"] = error.clone();
+            op["responses"]["403"] = error.clone();
+        }
         if matches!(*method, "post" | "patch" | "put" | "delete") && !path.contains("mlflow-artifacts") {
             op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
         }
@@ -232,11 +255,17 @@ pub fn document() -> Value {
             "description": "MLflow REST API 2.0 compatible tracking, artifacts and model registry, plus model publication for browsers."
         },
         "paths": paths,
-        "components": {"schemas": {"Error": {
-            "type": "object",
-            "required": ["error_code", "message"],
-            "properties": {"error_code": {"type": "string", "example": "RESOURCE_DOES_NOT_EXIST"}, "message": {"type": "string"}}
-        }}}
+        "components": {
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["error_code", "message"],
+                "properties": {"error_code": {"type": "string", "example": "RESOURCE_DOES_NOT_EXIST"}, "message": {"type": "string"}}
+            }},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API token (ragasense token create); checked when the server runs with auth on"},
+                "basic": {"type": "http", "scheme": "basic", "description": "The API token as the password"}
+            }
+        }
     })
 }
 

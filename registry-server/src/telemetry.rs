@@ -387,8 +387,15 @@ fn shown(value: &str) -> String {
 
 // ---- handlers ----
 
-async fn ingest(State(state): State<AppState>, JsonOrText(batch): JsonOrText<Batch>) -> Result<Json<Value>> {
+async fn ingest(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    JsonOrText(batch): JsonOrText<Batch>,
+) -> Result<Json<Value>> {
     let events = check_batch(batch)?;
+    for e in &events {
+        crate::auth::check_model(&extensions, &e.model)?;
+    }
     let received_ms = now_ms();
     let mut tx = state.db.write.begin().await?;
     // Inside the write transaction, so a version cannot be deleted between check and insert.

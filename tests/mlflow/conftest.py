@@ -97,14 +97,14 @@ def _our_binary() -> Path:
     return target / "debug" / "registry-server"
 
 
-def _start_ours(store: Path, log: Path) -> tuple[subprocess.Popen, str]:
+def _start_ours(store: Path, log: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     binary = _our_binary()
     if not binary.exists():
         pytest.exit(f"server binary {binary} not found: build it or set RAGASENSE_SERVER_BIN", 3)
     out = store / "stdout.log"
     cmd = [str(binary), "--port", "0",
            "--backend-store-uri", f"sqlite:///{store}/db.sqlite",
-           "--artifacts-destination", str(store / "artifacts")]
+           "--artifacts-destination", str(store / "artifacts"), *extra]
     proc = subprocess.Popen(cmd, stdout=out.open("wb"), stderr=log.open("wb"),
                             stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30

@@ -11,6 +11,7 @@ pub mod progress;
 pub mod reproduce;
 pub mod serve_model;
 pub mod synth;
+pub mod token;
 pub mod track;
 pub mod train;
 

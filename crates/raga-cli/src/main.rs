@@ -40,6 +40,8 @@ enum Command {
     Reproduce(cmd::reproduce::Args),
     /// Write the web app plus a published model into a folder any static host serves.
     Export(cmd::export::Args),
+    /// Create, list and revoke the registry's API tokens.
+    Token(cmd::token::Args),
 }
 
 /// Exits quietly, as a process killed by SIGPIPE would (status 141), when stdout is closed
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => cmd::block_on(cmd::track::run(args)),
         Command::Reproduce(args) => cmd::reproduce::run_cmd(args),
         Command::Export(args) => cmd::block_on(cmd::export::run(args)),
+        Command::Token(args) => cmd::block_on(cmd::token::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,6 +40,7 @@ pub struct FeedbackIn {
 /// Stores one answer; `{"prediction_id", "model", "version", "predicted", "true_raga", "correct"}`.
 pub async fn post(
     State(state): State<AppState>,
+    extensions: axum::http::Extensions,
     JsonOrText(body): JsonOrText<FeedbackIn>,
 ) -> Result<Json<Value>> {
     let id = body.prediction_id.ok_or_else(|| {
@@ -92,6 +93,7 @@ pub async fn post(
             }
         },
     };
+    crate::auth::check_model(&extensions, &model)?;
     {
         let mut conn = state.db.read.acquire().await?;
         registry::load_version(&mut conn, &model, version).await?;

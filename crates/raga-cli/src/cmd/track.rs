@@ -107,11 +107,16 @@ pub fn run_name(model: &str, started_ms: i64) -> String {
     format!("{model}_{}", utc_stamp(started_ms))
 }
 
-/// `YYYYmmdd_HHMMSS` in UTC of milliseconds since the Unix epoch (days to a civil date by
-/// Howard Hinnant's algorithm).
+/// `YYYYmmdd_HHMMSS` in UTC of milliseconds since the Unix epoch.
 fn utc_stamp(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = civil_date(days);
+    format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil_date(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -121,7 +126,7 @@ fn utc_stamp(ms: i64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}_{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    (year, month, day)
 }
 
 /// Every hyperparameter under the names the reference uses (`model.d_model`,

@@ -1,4 +1,5 @@
 //! What the end-to-end suites share: a real `ragasense server` on a free port.
+#![allow(dead_code)] // each suite uses its part
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
@@ -22,7 +23,11 @@ impl Drop for Server {
 /// `ragasense server --port 0` on a fresh SQLite store and artifact folder; returns once it
 /// has printed the address it listens on.
 pub fn start_server() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
+    start_server_in(tempfile::tempdir().expect("tempdir"), &[])
+}
+
+/// `ragasense server --port 0 EXTRA…` with its store (`db.sqlite`, `artifacts/`) in `dir`.
+pub fn start_server_in(dir: tempfile::TempDir, extra: &[&str]) -> Server {
     let mut child = Process::cargo_bin("ragasense")
         .expect("binary")
         .args(["server", "--port", "0", "--backend-store-uri"])
@@ -30,6 +35,7 @@ pub fn start_server() -> Server {
         .arg(format!("sqlite:///{}/db.sqlite", dir.path().display()))
         .arg("--artifacts-destination")
         .arg(dir.path().join("artifacts"))
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -33,10 +33,15 @@ const SECONDS = "20";
 /** Starts the registry on a free port with a fresh store; publishes the fixture model.
  *  `webDir`: the built web app it serves at `/`; `uiDir`: the built dashboard it serves at
  *  `/ui/`; `args`: more flags of the server. */
-export async function startRegistry({ webDir, uiDir, args: extra = [] } = {}) {
+export async function startRegistry({ webDir, uiDir, args: extra = [], auth = false } = {}) {
   const store = mkdtempSync(join(tmpdir(), "ragasense-browser-"));
-  const args = ["--port", "0", "--backend-store-uri", `sqlite:///${store}/db.sqlite`,
+  const storeUri = `sqlite:///${store}/db.sqlite`;
+  const args = ["--port", "0", "--backend-store-uri", storeUri,
     "--artifacts-destination", join(store, "artifacts")];
+  // `auth`: tokens checked; the first admin token is made in the store, as an operator would.
+  const admin = auth ? execFileSync(paths.ragasense, ["token", "create", "--name", "admin", "--scope", "admin",
+    "--backend-store-uri", storeUri]).toString().trim() : null;
+  if (auth) args.push("--auth", "on");
   if (webDir) args.push("--web-dir", webDir);
   if (uiDir) args.push("--ui-dir", uiDir);
   args.push(...extra);
@@ -51,9 +56,10 @@ export async function startRegistry({ webDir, uiDir, args: extra = [] } = {}) {
     proc.on("exit", (code) => fail(new Error(`registry exited with ${code}`)));
     setTimeout(() => fail(new Error("registry did not start in 20 s")), 20000);
   });
+  const env = admin ? { ...process.env, RAGASENSE_TRACKING_TOKEN: admin } : process.env;
   execFileSync(paths.ragasense, ["models", "publish", paths.model, "--tracking-uri", url,
-    "--stage", "production", "--alias", "production"], { stdio: "inherit" });
-  return { url, store, stop: () => proc.kill("SIGKILL"), proc };
+    "--stage", "production", "--alias", "production"], { stdio: "inherit", env });
+  return { url, store, admin, stop: () => proc.kill("SIGKILL"), proc };
 }
 
 /** Renders the test clips (seeds never used in training) and returns them with their WAVs. */
@@ -136,8 +142,9 @@ export async function startStatic(clips) {
 }
 
 /** Telemetry events the registry stored for the fixture model. */
-export async function storedEvents(registry) {
-  const r = await fetch(`${registry}/v1/telemetry?model=raga-detector&max_results=1000`);
+export async function storedEvents(registry, token) {
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const r = await fetch(`${registry}/v1/telemetry?model=raga-detector&max_results=1000`, { headers });
   if (!r.ok) throw new Error(`GET /v1/telemetry: ${r.status} ${await r.text()}`);
   return (await r.json()).events;
 }

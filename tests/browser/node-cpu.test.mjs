@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { paths, startRegistry, renderClips, nativeAnswer, readWav, storedEvents } from "./harness.mjs";
 
@@ -77,6 +78,37 @@ test("classifies rendered clips on the CPU like the native build, and reports te
   await assert.rejects(model.feedback("nope", clips[0].raga), /no answer 'nope'/);
   model.dispose();
   await assert.rejects(model.classify(new Float32Array(22050), 22050), /disposed/);
+});
+
+test("with auth on, telemetry and feedback carry a publishable key; without one they are refused", async () => {
+  const secured = await startRegistry({ auth: true });
+  try {
+    const key = execFileSync(paths.ragasense, ["token", "create", "--name", "site", "--scope", "telemetry",
+      "--model", "raga-detector", "--tracking-uri", secured.url],
+    { env: { ...process.env, RAGASENSE_TRACKING_TOKEN: secured.admin } }).toString().trim();
+    assert.match(key, /^rsp_/);
+    const { samples, rate } = readWav(clips[0].bytes);
+    // Published models stay public: loading needs no token.
+    const model = await RagaSense.load({ registry: secured.url, backend: "cpu", cache: false,
+      telemetry: { key, flushMs: 600000 } });
+    const answer = await model.classify(samples, rate, { tradition: clips[0].tradition });
+    assert.equal(await model.flushTelemetry(), 1);
+    const events = await storedEvents(secured.url, secured.admin);
+    assert.deepEqual(events.map((e) => e.event_id), [answer.predictionId]);
+    assert.deepEqual(await model.feedback(answer.predictionId, clips[0].raga), { correct: answer.raga === clips[0].raga });
+    await assert.rejects(storedEvents(secured.url, key), /403/, "a telemetry key reads nothing");
+    model.dispose();
+
+    const keyless = await RagaSense.load({ registry: secured.url, backend: "cpu", cache: false,
+      telemetry: { flushMs: 600000 } });
+    await keyless.classify(samples, rate, { tradition: clips[0].tradition });
+    await assert.rejects(keyless.flushTelemetry(), /401.*token/);
+    keyless.dispose();
+    await assert.rejects(RagaSense.load({ registry: secured.url, backend: "cpu", cache: false,
+      telemetry: { key: "rsp x" } }), /not a telemetry key/);
+  } finally {
+    secured.stop();
+  }
 });
 
 test("a stream of chunks settles on the clip's raga", async () => {

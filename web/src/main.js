@@ -86,7 +86,11 @@ async function loadConfig() {
   return {
     options,
     // false: this site sends none, whatever the visitor chooses.
-    telemetry: telemetry === false ? false : telemetry?.url ? { url: resolve(telemetry.url) } : true,
+    // `key`: a publishable telemetry key, for a registry that checks tokens.
+    telemetry: telemetry === false ? false
+      : telemetry?.url || telemetry?.key
+        ? { ...(telemetry.url ? { url: resolve(telemetry.url) } : {}), ...(telemetry.key ? { key: telemetry.key } : {}) }
+        : true,
   };
 }
 

@@ -96,6 +96,8 @@ fn spawn_server(bin: &Path) -> Result<(Spawned, String)> {
         .arg(format!("sqlite:///{}", dir.join("mlruns.db").display()))
         .arg("--artifacts-destination")
         .arg(dir.join("artifacts"))
+        // All clients share one address: the per-key rate limit would measure itself.
+        .args(["--telemetry-rate-limit", "0"])
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()

@@ -54,8 +54,9 @@ export interface LoadOptions {
   manifestUrl?: string;
   /** "auto" (default: both timed on the first clip, the faster kept), "webgpu" or "cpu". */
   backend?: "auto" | "webgpu" | "cpu";
-  /** false turns telemetry off; default: on, to the registry's /v1/telemetry. */
-  telemetry?: boolean | { url?: string; batchSize?: number; flushMs?: number };
+  /** false turns telemetry off; default: on, to the registry's /v1/telemetry. `key`: a
+   *  publishable telemetry key (rsp_…) for a registry that checks tokens. */
+  telemetry?: boolean | { url?: string; key?: string; batchSize?: number; flushMs?: number };
   /** Keep the package in Cache Storage so later loads work offline (default true). */
   cache?: boolean;
 }
@@ -249,6 +250,7 @@ impl Runtime {
             "version": version,
             "predicted": predicted,
         });
+        let url = self.telemetry.as_ref().map_or_else(|| url.clone(), |t| t.keyed(&url));
         let reply = net::post_json(&url, &body.to_string()).await?;
         let reply: serde_json::Value = serde_json::from_slice(&reply)
             .map_err(|e| RuntimeError::Network(format!("{url} answered something other than JSON: {e}")))?;
@@ -344,7 +346,7 @@ impl RagaSense {
                     (None, Some(registry)) => Some(format!("{registry}/v1/telemetry")),
                     (None, None) => None,
                 };
-                url.map(|url| telemetry::Telemetry::new(url, &t))
+                url.map(|url| telemetry::Telemetry::new(url, &t)).transpose()?
             }
             _ => None,
         };

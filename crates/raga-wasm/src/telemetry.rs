@@ -118,6 +118,9 @@ impl Event {
 pub struct TelemetryOptions {
     /// Endpoint (default: the registry's `/v1/telemetry`).
     pub url: Option<String>,
+    /// A publishable telemetry key (`rsp_…`), for a registry that checks tokens. Sent as
+    /// `?key=` because `navigator.sendBeacon` cannot set headers.
+    pub key: Option<String>,
     /// Send when this many events are queued (default 10).
     pub batch_size: Option<usize>,
     /// …or this many milliseconds after the first queued one (default 5000).
@@ -134,7 +137,7 @@ impl TelemetryOptions {
             Some(serde_json::Value::Bool(false)) => Ok(None),
             Some(v) => serde_json::from_value(v.clone()).map(Some).map_err(|e| {
                 RuntimeError::Options(format!(
-                    "telemetry: {e} (use false, true or {{ url, batchSize, flushMs }})"
+                    "telemetry: {e} (use false, true or {{ url, key, batchSize, flushMs }})"
                 ))
             }),
         }
@@ -145,6 +148,8 @@ impl TelemetryOptions {
 #[derive(Debug)]
 pub struct Telemetry {
     url: String,
+    /// The publishable key, if any (checked: URL-safe characters only).
+    key: Option<String>,
     batch_size: usize,
     flush_ms: i32,
     queue: RefCell<Vec<Event>>,
@@ -159,9 +164,19 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// A sender to `url`; listens for the page being hidden to flush with a beacon.
-    pub fn new(url: String, options: &TelemetryOptions) -> Rc<Self> {
+    pub fn new(url: String, options: &TelemetryOptions) -> Result<Rc<Self>, RuntimeError> {
+        let key = options.key.clone().filter(|k| !k.is_empty());
+        if key
+            .as_deref()
+            .is_some_and(|k| !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            return Err(RuntimeError::Options(
+                "telemetry.key is not a telemetry key: copy the rsp_… key 'ragasense token create --scope telemetry' printed".into(),
+            ));
+        }
         let t = Rc::new(Self {
             url,
+            key,
             batch_size: options.batch_size.unwrap_or(10).clamp(1, 100),
             flush_ms: options.flush_ms.unwrap_or(5000).max(0),
             queue: RefCell::new(Vec::new()),
@@ -197,12 +212,20 @@ impl Telemetry {
                 t.flush();
             }
         }));
-        t
+        Ok(t)
     }
 
     /// The endpoint.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// `url` with this sender's key as `?key=` (as is without one).
+    pub fn keyed(&self, url: &str) -> String {
+        match &self.key {
+            Some(key) => format!("{url}{}key={key}", if url.contains('?') { '&' } else { '?' }),
+            None => url.to_string(),
+        }
     }
 
     /// Events sent so far.
@@ -278,13 +301,13 @@ impl Telemetry {
 
     async fn send(&self, events: Vec<Event>) -> Result<(), RuntimeError> {
         let body = serde_json::json!({ "events": &events }).to_string();
-        match net::post_json(&self.url, &body).await {
+        match net::post_json(&self.keyed(&self.url), &body).await {
             Ok(_) => {
                 self.sent.set(self.sent.get() + events.len() as u32);
                 Ok(())
             }
-            Err(e) if !e.to_string().contains(" answered 4") => {
-                // Unreachable or a server error: keep them for the next flush.
+            Err(e) if !e.to_string().contains(" answered 4") || e.to_string().contains(" answered 429") => {
+                // Unreachable, a server error or rate-limited: keep them for the next flush.
                 let mut q = self.queue.borrow_mut();
                 let mut back = events;
                 back.append(&mut q);
@@ -309,7 +332,9 @@ impl Telemetry {
         let sent = net::global("navigator").and_then(|nav| {
             let f =
                 js_sys::Reflect::get(&nav, &"sendBeacon".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
-            f.call2(&nav, &JsValue::from_str(&self.url), &JsValue::from_str(&body)).ok()?.as_bool()
+            f.call2(&nav, &JsValue::from_str(&self.keyed(&self.url)), &JsValue::from_str(&body))
+                .ok()?
+                .as_bool()
         });
         if sent == Some(true) {
             self.sent.set(self.sent.get() + events.len() as u32);

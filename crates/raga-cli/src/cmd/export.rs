@@ -40,6 +40,10 @@ pub struct Args {
     /// The site sends no telemetry at all.
     #[arg(long)]
     no_telemetry: bool,
+    /// A publishable telemetry key (`ragasense token create --scope telemetry --model NAME`)
+    /// for a registry that checks tokens; it is written into the site's config.json.
+    #[arg(long, env = "RAGASENSE_TELEMETRY_KEY", conflicts_with = "no_telemetry")]
+    telemetry_key: Option<String>,
 }
 
 /// A registered model and which of its versions, in MLflow's `models:/` forms.
@@ -83,8 +87,8 @@ impl std::fmt::Display for ModelRef {
 pub enum Telemetry {
     /// Nowhere.
     Off,
-    /// To this `POST /v1/telemetry` endpoint.
-    To(String),
+    /// To this `POST /v1/telemetry` endpoint, with this publishable key if any.
+    To(String, Option<String>),
 }
 
 /// A published manifest made local: the same package, minus the registry's file URLs, so
@@ -163,7 +167,8 @@ pub fn site_config(base: Option<Value>, telemetry: &Telemetry) -> Value {
         "telemetry".into(),
         match telemetry {
             Telemetry::Off => json!(false),
-            Telemetry::To(url) => json!({ "url": url }),
+            Telemetry::To(url, None) => json!({ "url": url }),
+            Telemetry::To(url, Some(key)) => json!({ "url": url, "key": key }),
         },
     );
     Value::Object(config)
@@ -329,10 +334,10 @@ pub async fn run(args: Args) -> Result<()> {
     let telemetry = match (&args.telemetry_url, args.no_telemetry) {
         (_, true) => Telemetry::Off,
         (Some(url), false) if url.starts_with("http://") || url.starts_with("https://") => {
-            Telemetry::To(url.clone())
+            Telemetry::To(url.clone(), args.telemetry_key.clone())
         }
         (Some(url), false) => bail!("--telemetry-url '{url}' must be an absolute http(s) URL"),
-        (None, false) => Telemetry::To(format!("{}/v1/telemetry", client.base())),
+        (None, false) => Telemetry::To(format!("{}/v1/telemetry", client.base()), args.telemetry_key.clone()),
     };
 
     let FetchedModel { local, files, .. } = fetch_model(&client, &model).await?;
@@ -360,8 +365,11 @@ pub async fn run(args: Args) -> Result<()> {
     }
     match &telemetry {
         Telemetry::Off => println!("  telemetry: off"),
-        Telemetry::To(url) => {
-            println!("  telemetry: {url} (--telemetry-url URL or --no-telemetry to change)")
+        Telemetry::To(url, key) => {
+            let key = if key.is_some() { ", with its telemetry key" } else { "" };
+            println!(
+                "  telemetry: {url}{key} (--telemetry-url URL, --telemetry-key KEY or --no-telemetry to change)"
+            )
         }
     }
     println!("serve it from any static host, e.g. python3 -m http.server -d {} 8000", args.out.display());
@@ -469,8 +477,15 @@ mod tests {
             json!({"backend": "cpu", "manifestUrl": "model/manifest.json", "telemetry": false})
         );
         assert_eq!(
-            site_config(Some(base), &Telemetry::To("https://r.example/v1/telemetry".into())),
+            site_config(Some(base), &Telemetry::To("https://r.example/v1/telemetry".into(), None)),
             json!({"backend": "cpu", "manifestUrl": "model/manifest.json", "telemetry": {"url": "https://r.example/v1/telemetry"}})
+        );
+        assert_eq!(
+            site_config(
+                None,
+                &Telemetry::To("https://r.example/v1/telemetry".into(), Some("rsp_1_x".into()))
+            )["telemetry"],
+            json!({"url": "https://r.example/v1/telemetry", "key": "rsp_1_x"})
         );
         assert_eq!(
             site_config(Some(json!("not an object")), &Telemetry::Off),

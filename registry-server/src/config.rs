@@ -62,6 +62,10 @@ pub struct ServerConfig {
     /// The registered model whose Production version `POST /invocations` serves.
     #[arg(long, env = "RAGASENSE_SERVE_MODEL", default_value = crate::serving::DEFAULT_MODEL)]
     pub serve_model: String,
+    /// Most clips whose windows share the forward passes of `/invocations` (1: one clip at a
+    /// time); default 16 on machines of 4 or more cores, else 1.
+    #[arg(long, env = "RAGASENSE_SERVE_MAX_BATCH_CLIPS")]
+    pub serve_max_batch_clips: Option<usize>,
     /// Check API tokens: `auto` checks them unless the server listens on loopback only.
     #[arg(long, env = "RAGASENSE_AUTH", value_enum, default_value_t = AuthMode::Auto)]
     pub auth: AuthMode,
@@ -108,6 +112,12 @@ impl ServerConfig {
             max_artifact_bytes: self.max_artifact_mib.saturating_mul(1024 * 1024),
             web_dir: Some(self.web_dir.clone()),
             serve_model: self.serve_model.clone(),
+            serve_batching: match self.serve_max_batch_clips {
+                Some(n) => {
+                    crate::serving::Batching { max_clips: n.max(1), ..crate::serving::Batching::default() }
+                }
+                None => crate::serving::Batching::default(),
+            },
             ui_dir: Some(self.ui_dir.clone()),
             cors_allow_origins: self.cors_allow_origin.clone(),
             auth: AuthSettings {
@@ -137,6 +147,7 @@ impl Default for ServerConfig {
             alert_interval_s: None,
             log_format: LogFormat::Text,
             serve_model: crate::serving::DEFAULT_MODEL.into(),
+            serve_max_batch_clips: None,
             auth: AuthMode::Auto,
             telemetry_rate_limit: 100.0,
             request_timeout_s: 120,

@@ -70,6 +70,8 @@ pub struct Settings {
     pub alerts: monitoring::AlertConfig,
     /// The registered model whose Production version `/invocations` serves.
     pub serve_model: String,
+    /// How `/invocations` shares forward passes between clips.
+    pub serve_batching: serving::Batching,
     /// Token checks and telemetry rate limits.
     pub auth: auth::AuthSettings,
     /// Longest time an API request (not an artifact transfer) may take before it is answered
@@ -88,6 +90,7 @@ impl Default for Settings {
             ui_dir: None,
             alerts: monitoring::AlertConfig::default(),
             serve_model: serving::DEFAULT_MODEL.into(),
+            serve_batching: serving::Batching::default(),
             auth: auth::AuthSettings::default(),
             request_timeout: Duration::from_secs(120),
         }
@@ -124,7 +127,7 @@ impl AppState {
         let metric_writer = Arc::new(runs::MetricWriter::start(db.write.clone()));
         let metrics = Arc::new(metrics::Metrics::new());
         metrics.watch_db(&db).map_err(Error::internal)?;
-        let serving = Arc::new(serving::Serving::new(&settings.serve_model, serving::Batching::default()));
+        let serving = Arc::new(serving::Serving::new(&settings.serve_model, settings.serve_batching));
         let auth = Arc::new(auth::Auth::start(settings.auth.clone(), &db));
         Ok(Self {
             auth,

@@ -29,7 +29,8 @@ pub struct Args {
     /// MLFLOW_TRACKING_URI, then http://127.0.0.1:5000).
     #[arg(long)]
     registry: Option<String>,
-    /// Most concurrent clips whose windows share forward passes (1: one clip at a time).
+    /// Most concurrent clips whose windows share forward passes (1: one clip at a time;
+    /// default 16 on machines of 4 or more cores, else 1).
     #[arg(long, env = "RAGASENSE_SERVE_MAX_BATCH_CLIPS", default_value_t = Batching::default().max_clips)]
     max_batch_clips: usize,
 }

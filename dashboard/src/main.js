@@ -1,9 +1,12 @@
 // The dashboard's shell: a hash router (#/experiments, #/runs/ID, #/compare?runs=…,
 // #/models/NAME, #/monitoring?model=…, #/settings) that renders one page into <main>.
 // body[data-page] names the page and body[data-state] says loading / ready / error, so
-// tests and people can tell when a page has its data.
+// tests and people can tell when a page has its data. A 401 or 403 from any call raises a
+// banner above the page saying what the server wants and how to get a token.
 import "uplot/dist/uPlot.min.css";
+import { accessToken, onAuthError } from "./api.js";
 import { destroyCharts } from "./charts.js";
+import { stopRefresh } from "./refresh.js";
 import { h, statusLine } from "./ui.js";
 import * as experiments from "./pages/experiments.js";
 import * as run from "./pages/run.js";
@@ -25,8 +28,40 @@ const ROUTES = [
 
 let generation = 0;
 
+// The banner of a refused call: what happened, what to do, and the server's own words.
+const banner = h("div", { id: "auth-banner", class: "banner", role: "alert", hidden: true });
+document.getElementById("view").before(banner);
+function showAuthBanner(err) {
+  if (!err) {
+    banner.hidden = true;
+    banner.replaceChildren();
+    return;
+  }
+  const scope = err.scope === "write" ? "write" : "read";
+  const haveToken = Boolean(accessToken.get());
+  const command = `ragasense token create --name me --scope ${scope}`;
+  const what = err.status === 403
+    ? `The access token saved in Settings does not have the ${scope} scope, which this needs.`
+    : haveToken
+      ? "This server refused the access token saved in Settings: it may be mistyped, expired or revoked."
+      : `This server requires an access token with the ${scope} scope.`;
+  banner.dataset.status = String(err.status);
+  banner.dataset.scope = scope;
+  banner.replaceChildren(
+    h("p", { class: "banner-what" }, h("strong", {}, what), " Create one with ", h("code", {}, command),
+      " and paste it in ", h("a", { href: "#/settings" }, "Settings"), "."),
+    h("p", { class: "banner-server" }, `The server said: ${err.serverMessage || "(no message)"} `,
+      `(HTTP ${err.status}${err.code ? `, ${err.code}` : ""}, ${err.path})`),
+    h("button", { type: "button", class: "banner-close", onclick: () => showAuthBanner(null) }, "Dismiss"));
+  banner.hidden = false;
+}
+onAuthError(showAuthBanner);
+
 async function show() {
   const mine = ++generation;
+  // The page being left: its timers and charts go with it.
+  stopRefresh();
+  if (banner.dataset.scope === "write") showAuthBanner(null);
   const raw = location.hash.replace(/^#/, "") || "/experiments";
   const [path, query = ""] = raw.split("?");
   const params = Object.fromEntries(new URLSearchParams(query));

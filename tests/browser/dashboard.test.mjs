@@ -1,12 +1,16 @@
 // The registry's dashboard (dashboard/dist, built by scripts/build-dashboard.sh) in headless
 // Chromium against a real registry serving it at /ui/: real runs made through the REST API
 // are listed, filtered and sorted; a run shows its params, curves and a PNG artifact inline;
-// three runs compare; promoting the second published version (with a write token) and
-// rolling back update the stages and the promotion history; drift planted through telemetry
-// fires an alert the monitoring page shows. Screenshots in target/browser-screenshots/.
+// three runs compare; promoting the second published version and rolling back update the
+// stages and the promotion history, the access token going with every call; drift planted
+// through telemetry fires an alert the monitoring page shows; auto-refresh shows telemetry
+// sent after the page opened, in place, with one timer, idle while hidden; a RUNNING run's
+// curve grows by itself; 401/403 answers (from a stand-in token check until the server has
+// its own) raise the banner. Screenshots in target/browser-screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -90,7 +94,15 @@ async function navigate(action, p = page) {
   await settled(p);
 }
 
-const cellTexts = (sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+/** Waits for an in-place refresh of the page after `action` (the page is not reloaded). */
+async function refreshed(action, p = page) {
+  const before = Number(await p.getAttribute("body", "data-refreshed") || 0);
+  await action();
+  await p.waitForFunction((n) => Number(document.body.dataset.refreshed || 0) > n, before, { timeout: 15_000 });
+}
+
+const cellTextsOf = (p, sel) => p.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+const cellTexts = (sel) => cellTextsOf(page, sel);
 
 test("experiments: runs listed, filtered and sorted by the server, then a run, then compare", async () => {
   // All experiments: the runs `models publish` made, and the sweep.
@@ -153,35 +165,52 @@ test("a run that does not exist shows the server's error", async () => {
   assert.equal(await page.getAttribute("#page-error", "role"), "alert");
 });
 
-test("models: promote v2 with a write token and roll back; the history follows", async () => {
+test("models: promote v2 and roll back, with no token and then with one; the history follows", async () => {
   await open(`#/models/${MODEL}`);
-  // Without a token the write buttons are off and the page says why.
+  // With no token the buttons work (this server checks none) and the page says what a
+  // server that checks tokens would need.
   assert.ok(await page.isVisible("#no-token"));
-  assert.ok(await page.isDisabled("tr[data-version='2'] button[data-action=promote]"));
+  assert.ok(await page.isEnabled("tr[data-version='2'] button[data-action=promote]"));
+  assert.equal(await page.getAttribute("tr[data-version='1']", "data-stage"), "Production");
+  await page.click("tr[data-version='2'] button[data-action=stage]");
+  await page.waitForSelector("tr[data-version='2'][data-stage=Staging]");
+  assert.match(await page.textContent("#write-status"), /v2 is now in Staging/);
 
   await open("#/settings");
-  await page.fill("#write-token", "test-token");
+  await page.fill("#access-token", "test-token");
   await page.click("form button[type=submit]");
-  assert.equal(await page.evaluate(() => localStorage.getItem("ragasense.dashboard.writeToken")), "test-token");
+  await page.waitForFunction(() => /answered a read/.test(document.querySelector("#settings-status").textContent));
+  assert.equal(await page.evaluate(() => localStorage.getItem("ragasense.dashboard.accessToken")), "test-token");
 
-  let auth = null;
-  page.on("request", (r) => { if (r.url().includes("transition-stage")) auth = r.headers().authorization; });
+  // The token goes with every call now, reads included.
+  const auth = new Map();
+  const onRequest = (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith("/api/")) auth.set(path, r.headers().authorization);
+  };
+  page.on("request", onRequest);
   await open(`#/models/${MODEL}`);
+  assert.ok(!(await page.$("#no-token")));
   assert.equal(await page.getAttribute("tr[data-version='1']", "data-stage"), "Production");
-  assert.equal(await page.getAttribute("tr[data-version='2']", "data-stage"), "None");
-  await navigate(() => page.click("tr[data-version='2'] button[data-action=promote]"));
-  assert.equal(auth, "Bearer test-token");
-  assert.equal(await page.getAttribute("tr[data-version='2']", "data-stage"), "Production");
+  // Something typed in the alias form survives the refresh a write makes.
+  await page.fill("#alias-name", "typed-not-sent");
+  await page.click("tr[data-version='2'] button[data-action=promote]");
+  await page.waitForSelector("tr[data-version='2'][data-stage=Production]");
   assert.equal(await page.getAttribute("tr[data-version='1']", "data-stage"), "Archived");
+  assert.equal(await page.inputValue("#alias-name"), "typed-not-sent");
+  page.off("request", onRequest);
+  assert.equal(auth.get("/api/2.0/mlflow/model-versions/transition-stage"), "Bearer test-token");
+  assert.equal(auth.get("/api/2.0/mlflow/registered-models/get"), "Bearer test-token");
+  assert.equal(auth.get("/api/2.0/ragasense/registered-models/history"), "Bearer test-token");
   const newest = await page.$$eval("#history tbody tr:first-child td", (c) => c.map((x) => x.textContent));
-  assert.deepEqual(newest.slice(1, 5), ["Stage", "v2", "None", "Production"]);
+  assert.deepEqual(newest.slice(1, 5), ["Stage", "v2", "Staging", "Production"]);
   assert.match(await page.textContent("#write-status"), /v2 is now in Production/);
   await page.screenshot({ path: join(shots, "dashboard-models.png"), fullPage: true });
 
-  await navigate(() => page.click("#rollback"));
-  assert.equal(await page.getAttribute("tr[data-version='1']", "data-stage"), "Production");
+  await page.click("#rollback");
+  await page.waitForSelector("tr[data-version='1'][data-stage=Production]");
   const after = await page.$$eval("#history tbody tr", (rows) => rows.map((r) => r.children[2].textContent));
-  assert.ok(after.length >= 4, after.join());
+  assert.ok(after.length >= 5, after.join());
 });
 
 test("monitoring: planted drift fires an alert the page shows, with traffic and drift figures", async () => {
@@ -195,7 +224,7 @@ test("monitoring: planted drift fires an alert the page shows, with traffic and 
   while (!(await page.$("#alerts-firing tbody tr"))) {
     assert.ok(Date.now() < deadline, "no alert shown within 20 s");
     await page.waitForTimeout(500);
-    await navigate(() => page.click("#refresh"));
+    await refreshed(() => page.click("#refresh"));
   }
   const alert = await cellTexts("#alerts-firing tbody td");
   assert.equal(alert[0], "input-drift");
@@ -209,6 +238,122 @@ test("monitoring: planted drift fires an alert the page shows, with traffic and 
   await page.screenshot({ path: join(shots, "dashboard-monitoring.png"), fullPage: true });
 });
 
+test("auto-refresh: telemetry sent after the page opened shows up in place, with no reload and no extra timers", async () => {
+  const manifest = JSON.parse(readFileSync(join(paths.model, "manifest.json"), "utf8"));
+  const send = (count) => call(registry.url, "POST", "/v1/telemetry", { events: telemetryEvents({ model: MODEL,
+    version: 2, reference: manifest.reference_stats, labels: manifest.labels.slice(0, 3), count }) });
+  const p = await browser.newPage({ viewport: { width: 1280, height: 600 } });
+  p.on("pageerror", (e) => console.error("[page error]", e.message));
+  // Every second for this test (the choice is remembered per page in localStorage; the
+  // control offers off / 5 s / 15 s / 60 s, and 15 s is the default here).
+  await p.goto(`${registry.url}/ui/#/settings`);
+  await settled(p);
+  await p.evaluate(() => localStorage.setItem("ragasense.dashboard.autoRefresh.monitoring", "1"));
+  await open(`#/monitoring?model=${MODEL}&version=2`, p);
+  assert.equal(await p.textContent("#tile-requests .tile-value"), "0");
+  assert.equal(await p.inputValue("#auto-refresh"), "1");
+  await p.waitForSelector("#ts-requests canvas");
+  // Marks that a reload or a redraw from scratch would lose: a global, the chart's canvas,
+  // the scroll position and a changed (unsent) control.
+  await p.evaluate(() => {
+    window.__sameDocument = true;
+    document.querySelector("#ts-requests canvas").dataset.original = "yes";
+    window.scrollTo(0, 400);
+  });
+  const scrollY = await p.evaluate(() => window.scrollY);
+  assert.ok(scrollY > 0, "the page is too short to scroll");
+
+  await send(7);
+  await p.waitForFunction(() => document.querySelector("#tile-requests .tile-value").textContent === "7",
+    null, { timeout: 5000 });
+  await p.waitForFunction(() => Number(document.querySelector("#ts-requests").dataset.points) > 0, null, { timeout: 5000 });
+  assert.equal((await cellTextsOf(p, "#labels tbody tr")).length, 3);
+  assert.equal(await p.evaluate(() => window.__sameDocument), true, "the page was reloaded");
+  assert.equal(await p.evaluate(() => performance.getEntriesByType("navigation").length), 1);
+  assert.equal(await p.getAttribute("#ts-requests canvas", "data-original"), "yes", "the chart was drawn anew");
+  assert.equal(await p.evaluate(() => window.scrollY), scrollY);
+  assert.match(await p.textContent("#refresh-status"), /^Updated \d\d:\d\d:\d\d$/);
+
+  // Going away and back (five times) leaves one timer: at 1 s, 3.5 s give at most 4 refreshes.
+  const summaries = [];
+  p.on("request", (r) => { if (r.url().includes("/v1/monitoring/summary")) summaries.push(Date.now()); });
+  for (let i = 0; i < 5; i++) {
+    await navigate(() => p.click("[data-nav=models]"), p);
+    await navigate(() => p.goBack(), p);
+  }
+  const from = Date.now();
+  await p.waitForTimeout(3500);
+  const counted = summaries.filter((t) => t >= from).length;
+  assert.ok(counted >= 2 && counted <= 4, `${counted} summary requests in 3.5 s at one a second`);
+  // Another page: the monitoring timer is gone.
+  await navigate(() => p.click("[data-nav=experiments]"), p);
+  const left = Date.now();
+  await p.waitForTimeout(2500);
+  assert.equal(summaries.filter((t) => t >= left).length, 0, "monitoring still refreshing on the experiments page");
+
+  // A hidden tab asks nothing; shown again, it catches up at once. (Headless Chromium never
+  // hides a tab by itself, so the test sets document.hidden and sends the browser's event.)
+  await open(`#/monitoring?model=${MODEL}&version=2`, p);
+  const setHidden = (hidden) => p.evaluate((v) => {
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => v });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, hidden);
+  await setHidden(true);
+  const hiddenAt = Date.now();
+  await send(3);
+  await p.waitForTimeout(3000);
+  assert.equal(summaries.filter((t) => t >= hiddenAt + 200).length, 0, "refreshed while hidden");
+  assert.equal(await p.textContent("#tile-requests .tile-value"), "7");
+  await setHidden(false);
+  await p.waitForFunction(() => document.querySelector("#tile-requests .tile-value").textContent === "10",
+    null, { timeout: 3000 });
+
+  // Off: nothing more is asked.
+  await p.selectOption("#auto-refresh", "0");
+  assert.equal(await p.evaluate(() => localStorage.getItem("ragasense.dashboard.autoRefresh.monitoring")), "0");
+  const off = Date.now();
+  await p.waitForTimeout(2500);
+  assert.equal(summaries.filter((t) => t >= off + 200).length, 0, "refreshed with auto-refresh off");
+  await p.close();
+});
+
+test("a RUNNING run refreshes itself: its curve grows without a reload, and stops once it ends", async () => {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  p.on("pageerror", (e) => console.error("[page error]", e.message));
+  const M = "/api/2.0/mlflow";
+  const { run } = await call(registry.url, "POST", `${M}/runs/create`, { experiment_id: exp, run_name: "live",
+    start_time: Date.now() });
+  const id = run.info.run_id;
+  const log = (step) => call(registry.url, "POST", `${M}/runs/log-batch`, { run_id: id,
+    metrics: [{ key: "loss", value: 2 / (1 + step), step, timestamp: Date.now() }] });
+  await log(0);
+  await log(1);
+  await p.goto(`${registry.url}/ui/#/settings`);
+  await p.evaluate(() => localStorage.setItem("ragasense.dashboard.autoRefresh.run", "1"));
+  await open(`#/runs/${id}`, p);
+  assert.equal(await p.textContent("#run-status"), "RUNNING");
+  assert.ok(await p.isVisible("#auto-refresh"));
+  await p.waitForSelector("#chart-loss canvas");
+  assert.equal(await p.getAttribute("#chart-loss", "data-points"), "2");
+  await p.evaluate(() => { window.__sameDocument = true; });
+  await log(2);
+  await log(3);
+  await p.waitForFunction(() => document.querySelector("#chart-loss").dataset.points === "4", null, { timeout: 5000 });
+  await call(registry.url, "POST", `${M}/runs/update`, { run_id: id, status: "FINISHED", end_time: Date.now() });
+  await p.waitForFunction(() => document.querySelector("#run-status").textContent === "FINISHED", null, { timeout: 5000 });
+  assert.equal(await p.evaluate(() => window.__sameDocument), true, "the page was reloaded");
+  assert.ok(await p.isHidden("#auto-refresh"), "auto-refresh still offered on a finished run");
+  // Finished: no more asking.
+  let asked = 0;
+  p.on("request", (r) => { if (r.url().includes("/runs/get")) asked++; });
+  await p.waitForTimeout(2500);
+  assert.equal(asked, 0);
+  // The manual Refresh still works.
+  await refreshed(() => p.click("#refresh"), p);
+  assert.equal(asked, 1);
+  await p.close();
+});
+
 test("phone width: pages fit and stay usable", async () => {
   const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
   await open("#/experiments", phone);
@@ -218,4 +363,108 @@ test("phone width: pages fit and stay usable", async () => {
   await open(`#/monitoring?model=${MODEL}&version=1`, phone);
   await phone.screenshot({ path: join(shots, "dashboard-phone-monitoring.png"), fullPage: true });
   await phone.close();
+});
+
+/**
+ * A stand-in for the token check the registry is getting (same answers: 401
+ * UNAUTHENTICATED for a missing or unknown token, 403 PERMISSION_DENIED for a token without
+ * the scope), in front of the real registry: `reader` may read, `writer` may also write.
+ * Only the API is checked: the dashboard's own files stay open (a browser cannot send a
+ * token for them), and so does the favicon the browser asks for.
+ */
+async function tokenCheckingProxy(target) {
+  const scopes = { reader: ["read"], writer: ["read", "write"] };
+  const writes = ["/model-versions/transition-stage", "/registered-models/alias", "/registered-models/rollback"];
+  const seen = [];
+  const server = createServer(async (req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    const body = await new Promise((ok) => { const parts = []; req.on("data", (d) => parts.push(d)); req.on("end", () => ok(Buffer.concat(parts))); });
+    const deny = (status, error_code, message) => {
+      res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify({ error_code, message }));
+    };
+    if (/^\/(api|v1|get-artifact)/.test(path)) {
+      const token = (req.headers.authorization || "").replace(/^Bearer /, "");
+      seen.push({ path, token });
+      const has = scopes[token];
+      if (!has) return deny(401, "UNAUTHENTICATED", token ? "unknown access token" : "this server requires an access token (Authorization: Bearer …)");
+      const need = writes.some((w) => path.endsWith(w)) ? "write" : "read";
+      if (!has.includes(need)) return deny(403, "PERMISSION_DENIED", `the access token lacks the ${need} scope`);
+    }
+    const headers = { ...req.headers };
+    delete headers.host;
+    const r = await fetch(`${target}${req.url}`, { method: req.method, headers, body: body.length ? body : undefined });
+    res.writeHead(r.status, { "Content-Type": r.headers.get("content-type") || "application/octet-stream" });
+    res.end(Buffer.from(await r.arrayBuffer()));
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => server.close() };
+}
+
+test("access token: sent on every call; a 401 or 403 raises a banner saying what to do (stand-in token check)", async () => {
+  const proxy = await tokenCheckingProxy(registry.url);
+  const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  p.on("dialog", (d) => d.accept());
+  const openAt = async (hash, state = "ready") => {
+    await p.goto(`${proxy.url}/ui/${hash}`);
+    await p.waitForSelector(`body[data-state=${state}]`, { timeout: 15_000 });
+  };
+  try {
+    // No token: the first read is refused; the banner says which scope and how to get one.
+    await openAt("#/experiments", "error");
+    const banner = await p.waitForSelector("#auth-banner:not([hidden])");
+    assert.equal(await banner.getAttribute("role"), "alert");
+    assert.equal(await banner.getAttribute("data-status"), "401");
+    const text = await banner.textContent();
+    assert.match(text, /This server requires an access token with the read scope/);
+    assert.match(text, /ragasense token create --name me --scope read/);
+    assert.match(text, /The server said: this server requires an access token \(Authorization: Bearer …\) \(HTTP 401, UNAUTHENTICATED/);
+
+    // A token with the read scope, saved in Settings: checked with a read, and the banner goes.
+    await p.click("#auth-banner a[href='#/settings']");
+    await p.waitForSelector("#access-token");
+    await p.fill("#access-token", "reader");
+    await p.click("form button[type=submit]");
+    await p.waitForFunction(() => /answered a read/.test(document.querySelector("#settings-status").textContent));
+    assert.ok(await p.isHidden("#auth-banner"));
+
+    // Every call now carries it, and the pages work: a run with its PNG artifact (fetched
+    // with the token, as an <img> cannot send one), the models.
+    const from = proxy.seen.length;
+    await openAt(`#/runs/${runs[0].run_id}`);
+    await p.click("#artifacts-tree details[data-path=plots] summary");
+    const img = await p.waitForSelector("img[alt='Artifact plots/confusion_matrix.png']");
+    await p.waitForFunction((el) => el.complete && el.naturalWidth > 0, img);
+    assert.equal(await img.evaluate((el) => el.naturalWidth), 72);
+    await openAt(`#/models/${MODEL}`);
+    const calls = proxy.seen.slice(from);
+    assert.ok(calls.some((c) => c.path.endsWith("/get-artifact")), calls.map((c) => c.path).join());
+    assert.deepEqual(calls.filter((c) => c.token !== "reader"), []);
+
+    // A write with a read-only token: 403, and the banner names the write scope.
+    assert.equal(await p.getAttribute("tr[data-version='1']", "data-stage"), "Production");
+    await p.click("tr[data-version='2'] button[data-action=promote]");
+    await p.waitForSelector("#auth-banner[data-status='403']:not([hidden])");
+    const denied = await p.textContent("#auth-banner");
+    assert.match(denied, /does not have the write scope/);
+    assert.match(denied, /ragasense token create --name me --scope write/);
+    assert.match(denied, /the access token lacks the write scope \(HTTP 403, PERMISSION_DENIED/);
+    assert.match(await p.textContent("#write-status"), /PERMISSION_DENIED/);
+    assert.notEqual(await p.getAttribute("tr[data-version='2']", "data-stage"), "Production");
+    await p.screenshot({ path: join(shots, "dashboard-auth-banner.png"), fullPage: true });
+
+    // With the write scope the same click goes through; then back as it was.
+    await openAt("#/settings");
+    await p.fill("#access-token", "writer");
+    await p.click("form button[type=submit]");
+    await p.waitForFunction(() => /answered a read/.test(document.querySelector("#settings-status").textContent));
+    await openAt(`#/models/${MODEL}`);
+    await p.click("tr[data-version='2'] button[data-action=promote]");
+    await p.waitForSelector("tr[data-version='2'][data-stage=Production]");
+    assert.ok(await p.isHidden("#auth-banner"));
+    await p.click("#rollback");
+    await p.waitForSelector("tr[data-version='1'][data-stage=Production]");
+  } finally {
+    await p.close();
+    proxy.close();
+  }
 });

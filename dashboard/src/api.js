@@ -62,8 +62,8 @@ export function authHeaders() {
   return t ? { Authorization: `Bearer ${t}` } : {};
 }
 
-async function call(method, path, { query, body, write = false } = {}) {
-  const scope = write ? "write" : "read";
+async function call(method, path, { query, body, write = false, admin = false } = {}) {
+  const scope = admin ? "admin" : write ? "write" : "read";
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
     if (v === undefined || v === null || v === "") continue;
@@ -156,4 +156,8 @@ export const api = {
   timeseries: (q) => call("GET", "/v1/monitoring/timeseries", { query: q }),
   drift: (q) => call("GET", "/v1/monitoring/drift", { query: q }),
   alerts: (q) => call("GET", "/v1/alerts", { query: q }),
+  tokens: (includeRevoked) => call("GET", "/v1/tokens", { query: { include_revoked: includeRevoked }, admin: true }),
+  createToken: (body) => call("POST", "/v1/tokens", { body, admin: true }),
+  revokeToken: (id) => call("DELETE", `/v1/tokens/${encodeURIComponent(id)}`, { admin: true }),
+  audit: (q) => call("GET", "/v1/audit", { query: q, admin: true }),
 };

@@ -14,6 +14,7 @@ import * as compare from "./pages/compare.js";
 import * as models from "./pages/models.js";
 import * as monitoring from "./pages/monitoring.js";
 import * as settings from "./pages/settings.js";
+import * as admin from "./pages/admin.js";
 
 const ROUTES = [
   [/^\/?$/, experiments, "experiments"],
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^\/models\/(.+)$/, models, "model"],
   [/^\/monitoring$/, monitoring, "monitoring"],
   [/^\/settings$/, settings, "settings"],
+  [/^\/admin$/, admin, "admin"],
 ];
 
 let generation = 0;
@@ -37,7 +39,7 @@ function showAuthBanner(err) {
     banner.replaceChildren();
     return;
   }
-  const scope = err.scope === "write" ? "write" : "read";
+  const scope = ["write", "admin"].includes(err.scope) ? err.scope : "read";
   const haveToken = Boolean(accessToken.get());
   const command = `ragasense token create --name me --scope ${scope}`;
   const what = err.status === 403
@@ -61,7 +63,7 @@ async function show() {
   const mine = ++generation;
   // The page being left: its timers and charts go with it.
   stopRefresh();
-  if (banner.dataset.scope === "write") showAuthBanner(null);
+  if (banner.dataset.scope === "write" || banner.dataset.scope === "admin") showAuthBanner(null);
   const raw = location.hash.replace(/^#/, "") || "/experiments";
   const [path, query = ""] = raw.split("?");
   const params = Object.fromEntries(new URLSearchParams(query));

@@ -5,17 +5,16 @@
 // stages and the promotion history, the access token going with every call; drift planted
 // through telemetry fires an alert the monitoring page shows; auto-refresh shows telemetry
 // sent after the page opened, in place, with one timer, idle while hidden; a RUNNING run's
-// curve grows by itself; 401/403 answers (from a stand-in token check until the server has
-// its own) raise the banner. Screenshots in target/browser-screenshots/.
+// curve grows by itself; on a registry that checks tokens, 401/403 answers raise the banner and
+// the admin page lists tokens and the audit log. Screenshots in target/browser-screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createServer } from "node:http";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { root, paths, startRegistry } from "./harness.mjs";
-import { call, confusionPng, createExperiment, createRun, telemetryEvents, uploadArtifact } from "./tracking.mjs";
+import { call, confusionPng, createExperiment, createRun, telemetryEvents, uploadArtifact, useToken } from "./tracking.mjs";
 
 const uiDir = process.env.RAGASENSE_UI_DIR || join(root, "dashboard/dist");
 if (!existsSync(join(uiDir, "index.html"))) throw new Error(`${uiDir}: no dashboard (scripts/build-dashboard.sh builds it)`);
@@ -365,48 +364,35 @@ test("phone width: pages fit and stay usable", async () => {
   await phone.close();
 });
 
-/**
- * A stand-in for the token check the registry is getting (same answers: 401
- * UNAUTHENTICATED for a missing or unknown token, 403 PERMISSION_DENIED for a token without
- * the scope), in front of the real registry: `reader` may read, `writer` may also write.
- * Only the API is checked: the dashboard's own files stay open (a browser cannot send a
- * token for them), and so does the favicon the browser asks for.
- */
-async function tokenCheckingProxy(target) {
-  const scopes = { reader: ["read"], writer: ["read", "write"] };
-  const writes = ["/model-versions/transition-stage", "/registered-models/alias", "/registered-models/rollback"];
-  const seen = [];
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url, "http://x").pathname;
-    const body = await new Promise((ok) => { const parts = []; req.on("data", (d) => parts.push(d)); req.on("end", () => ok(Buffer.concat(parts))); });
-    const deny = (status, error_code, message) => {
-      res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify({ error_code, message }));
-    };
-    if (/^\/(api|v1|get-artifact)/.test(path)) {
-      const token = (req.headers.authorization || "").replace(/^Bearer /, "");
-      seen.push({ path, token });
-      const has = scopes[token];
-      if (!has) return deny(401, "UNAUTHENTICATED", token ? "unknown access token" : "this server requires an access token (Authorization: Bearer …)");
-      const need = writes.some((w) => path.endsWith(w)) ? "write" : "read";
-      if (!has.includes(need)) return deny(403, "PERMISSION_DENIED", `the access token lacks the ${need} scope`);
-    }
-    const headers = { ...req.headers };
-    delete headers.host;
-    const r = await fetch(`${target}${req.url}`, { method: req.method, headers, body: body.length ? body : undefined });
-    res.writeHead(r.status, { "Content-Type": r.headers.get("content-type") || "application/octet-stream" });
-    res.end(Buffer.from(await r.arrayBuffer()));
-  });
-  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => server.close() };
-}
+test("a registry that checks tokens: every call carries the access token, 401/403 raise a banner saying what to do, the admin page lists tokens and the audit log", async () => {
+  const secured = await startRegistry({ uiDir, auth: true });
+  const adminEnv = { ...process.env, RAGASENSE_TRACKING_TOKEN: secured.admin };
+  const token = (name, scope) => execFileSync(paths.ragasense, ["token", "create", "--name", name, "--scope", scope,
+    "--tracking-uri", secured.url], { env: adminEnv }).toString().trim();
+  execFileSync(paths.ragasense, ["models", "publish", paths.model, "--tracking-uri", secured.url], { stdio: "ignore", env: adminEnv });
+  useToken(secured.url, secured.admin);
+  const e = await createExperiment(secured.url, "secured");
+  const info = await createRun(secured.url, e, { name: "secured-0", params: { lr: 0.01 }, metrics: { loss: [2, 1, 0.5] } });
+  await uploadArtifact(secured.url, info, "plots/confusion_matrix.png", confusionPng([[0.9, 0.1], [0.2, 0.8]]));
+  const reader = token("reader", "read");
+  const writer = token("writer", "write");
 
-test("access token: sent on every call; a 401 or 403 raises a banner saying what to do (stand-in token check)", async () => {
-  const proxy = await tokenCheckingProxy(registry.url);
   const p = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   p.on("dialog", (d) => d.accept());
+  const seen = [];
+  p.on("request", (r) => {
+    const path = new URL(r.url()).pathname;
+    if (/^\/(api|v1|get-artifact)/.test(path)) seen.push({ path, auth: r.headers().authorization || "" });
+  });
   const openAt = async (hash, state = "ready") => {
-    await p.goto(`${proxy.url}/ui/${hash}`);
+    await p.goto(`${secured.url}/ui/${hash}`);
     await p.waitForSelector(`body[data-state=${state}]`, { timeout: 15_000 });
+  };
+  const saveToken = async (t) => {
+    await openAt("#/settings");
+    await p.fill("#access-token", t);
+    await p.click("form button[type=submit]");
+    await p.waitForFunction(() => /answered a read/.test(document.querySelector("#settings-status").textContent));
   };
   try {
     // No token: the first read is refused; the banner says which scope and how to get one.
@@ -417,28 +403,25 @@ test("access token: sent on every call; a 401 or 403 raises a banner saying what
     const text = await banner.textContent();
     assert.match(text, /This server requires an access token with the read scope/);
     assert.match(text, /ragasense token create --name me --scope read/);
-    assert.match(text, /The server said: this server requires an access token \(Authorization: Bearer …\) \(HTTP 401, UNAUTHENTICATED/);
+    assert.match(text, /The server said: .*needs an API token with the read scope.*\(HTTP 401, UNAUTHENTICATED/);
 
     // A token with the read scope, saved in Settings: checked with a read, and the banner goes.
     await p.click("#auth-banner a[href='#/settings']");
     await p.waitForSelector("#access-token");
-    await p.fill("#access-token", "reader");
-    await p.click("form button[type=submit]");
-    await p.waitForFunction(() => /answered a read/.test(document.querySelector("#settings-status").textContent));
+    await saveToken(reader);
     assert.ok(await p.isHidden("#auth-banner"));
 
     // Every call now carries it, and the pages work: a run with its PNG artifact (fetched
     // with the token, as an <img> cannot send one), the models.
-    const from = proxy.seen.length;
-    await openAt(`#/runs/${runs[0].run_id}`);
+    const from = seen.length;
+    await openAt(`#/runs/${info.run_id}`);
     await p.click("#artifacts-tree details[data-path=plots] summary");
     const img = await p.waitForSelector("img[alt='Artifact plots/confusion_matrix.png']");
     await p.waitForFunction((el) => el.complete && el.naturalWidth > 0, img);
-    assert.equal(await img.evaluate((el) => el.naturalWidth), 72);
     await openAt(`#/models/${MODEL}`);
-    const calls = proxy.seen.slice(from);
+    const calls = seen.slice(from);
     assert.ok(calls.some((c) => c.path.endsWith("/get-artifact")), calls.map((c) => c.path).join());
-    assert.deepEqual(calls.filter((c) => c.token !== "reader"), []);
+    assert.deepEqual(calls.filter((c) => c.auth !== `Bearer ${reader}`), []);
 
     // A write with a read-only token: 403, and the banner names the write scope.
     assert.equal(await p.getAttribute("tr[data-version='1']", "data-stage"), "Production");
@@ -447,24 +430,46 @@ test("access token: sent on every call; a 401 or 403 raises a banner saying what
     const denied = await p.textContent("#auth-banner");
     assert.match(denied, /does not have the write scope/);
     assert.match(denied, /ragasense token create --name me --scope write/);
-    assert.match(denied, /the access token lacks the write scope \(HTTP 403, PERMISSION_DENIED/);
+    assert.match(denied, /token 'reader' lacks the write scope.*\(HTTP 403, PERMISSION_DENIED/);
     assert.match(await p.textContent("#write-status"), /PERMISSION_DENIED/);
     assert.notEqual(await p.getAttribute("tr[data-version='2']", "data-stage"), "Production");
     await p.screenshot({ path: join(shots, "dashboard-auth-banner.png"), fullPage: true });
 
-    // With the write scope the same click goes through; then back as it was.
-    await openAt("#/settings");
-    await p.fill("#access-token", "writer");
-    await p.click("form button[type=submit]");
-    await p.waitForFunction(() => /answered a read/.test(document.querySelector("#settings-status").textContent));
+    // With the write scope the same click goes through, and the history names the token.
+    await saveToken(writer);
     await openAt(`#/models/${MODEL}`);
     await p.click("tr[data-version='2'] button[data-action=promote]");
     await p.waitForSelector("tr[data-version='2'][data-stage=Production]");
     assert.ok(await p.isHidden("#auth-banner"));
-    await p.click("#rollback");
-    await p.waitForSelector("tr[data-version='1'][data-stage=Production]");
+    // The admin page needs the admin scope.
+    await openAt("#/admin", "error");
+    assert.equal(await p.getAttribute("#auth-banner", "data-scope"), "admin");
+
+    // An admin sees the tokens and the audit log: the writer's promotion and the reader's
+    // refused attempt, by name; creates a token (shown once) and revokes the reader's.
+    await saveToken(secured.admin);
+    await openAt("#/admin");
+    const names = await cellTextsOf(p, "#tokens tbody tr td:nth-child(2)");
+    assert.deepEqual([...names].sort(), ["admin", "reader", "writer"]);
+    const audit = await p.$$eval("#audit tbody tr", (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+    const promoted = audit.find((r) => r[1] === "writer" && r[2].includes("transition-stage"));
+    assert.ok(promoted, JSON.stringify(audit));
+    assert.match(promoted[3], /name=raga-detector.*stage=Production|stage=Production.*name=raga-detector/);
+    assert.ok(audit.some((r) => r[1] === "reader" && r[2].includes("transition-stage") && r[4] === "403"));
+    await p.fill("#token-name", "site");
+    await p.selectOption("#token-scope", "telemetry");
+    await p.fill("#token-models", MODEL);
+    await p.click("#tokens-section form button[type=submit]");
+    const shown = await (await p.waitForSelector("#new-token-value")).textContent();
+    assert.match(shown, /^rsp_/);
+    await p.click(`#tokens button.revoke[data-id='${reader.split("_")[1]}']`);
+    await p.waitForFunction(() => [...document.querySelectorAll("#tokens tbody tr")]
+      .some((r) => r.children[1].textContent === "reader" && /revoked/.test(r.children[5].textContent)));
+    await p.screenshot({ path: join(shots, "dashboard-admin.png"), fullPage: true });
+    const r = await fetch(`${secured.url}/api/2.0/mlflow/experiments/search`, { headers: { Authorization: `Bearer ${reader}` } });
+    assert.equal(r.status, 401, "a revoked token is refused");
   } finally {
     await p.close();
-    proxy.close();
+    secured.stop();
   }
 });

@@ -7,10 +7,20 @@ import { randomUUID } from "node:crypto";
 
 const M = "/api/2.0/mlflow";
 
+/** API tokens by server base URL (for registries that check tokens): see `useToken`. */
+const tokens = new Map();
+
+/** Calls to `base` from now on carry `token` as `Authorization: Bearer …`. */
+export function useToken(base, token) {
+  tokens.set(base, token);
+}
+
+const authOf = (base) => (tokens.has(base) ? { Authorization: `Bearer ${tokens.get(base)}` } : {});
+
 /** One JSON call; throws with the server's message on a non-2xx answer. */
 export async function call(base, method, path, body) {
   const r = await fetch(`${base}${path}`, {
-    method, headers: body ? { "Content-Type": "application/json" } : {},
+    method, headers: { ...(body ? { "Content-Type": "application/json" } : {}), ...authOf(base) },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await r.text();
@@ -44,7 +54,8 @@ export async function createRun(base, experimentId, { name, params = {}, tags = 
 /** Uploads `bytes` as the run's artifact `path` through the artifact proxy. */
 export async function uploadArtifact(base, info, path, bytes) {
   const root = info.artifact_uri.replace(/^mlflow-artifacts:\/*/, "");
-  const r = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, { method: "PUT", body: bytes });
+  const r = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${root}/${path}`, { method: "PUT", body: bytes,
+    headers: authOf(base) });
   if (!r.ok) throw new Error(`PUT artifact ${path}: ${r.status} ${await r.text()}`);
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::extract::{Msg, opt_string};
+use crate::extract::{Msg, UrlPath, opt_string};
 use crate::runs;
 use crate::validate;
 
@@ -101,10 +101,14 @@ impl Artifacts {
     }
 
     /// Streams a body into `path`. The store writes a temporary file and renames it on
-    /// completion, so readers never see a partial artifact.
+    /// completion, so readers never see a partial artifact; a local directory also flushes
+    /// it to disk first (see [`write_local`]).
     pub async fn put_stream(&self, path: &str, body: Body) -> Result<u64> {
         let key = Self::key(path)?;
         self.check_writable(path).await?;
+        if let Some(root) = &self.local_root {
+            return write_local(root, &root.join(key.as_ref()), body).await;
+        }
         let upload = self.store.put_multipart(&key).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, 8 * 1024 * 1024);
         let mut stream = body.into_data_stream();
@@ -287,6 +291,118 @@ impl Artifacts {
         let result = self.store.get_opts(&key, opts).await?;
         let stream = result.into_stream().map(|r| r.map_err(std::io::Error::other));
         builder.body(Body::from_stream(stream)).map_err(Error::internal)
+    }
+}
+
+/// A temporary file beside an artifact being uploaded, named `NAME#DIGITS`: object_store's
+/// listings skip such names (its own staging files) and artifact paths may not contain `#`,
+/// so it is never visible. Removed when dropped unless kept, so an upload that fails or is
+/// abandoned (the client goes away and the request is dropped) leaves nothing behind.
+struct Staged {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl Staged {
+    /// Creates the temporary file for `dest`, and `dest`'s folders.
+    async fn create(dest: &std::path::Path) -> Result<(Self, tokio::fs::File)> {
+        let dir = dest.parent().ok_or_else(|| Error::internal("artifact path without a folder"))?;
+        let name = dest.file_name().ok_or_else(|| Error::internal("artifact path without a name"))?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            tokio::fs::create_dir_all(dir).await.map_err(store_error)?;
+            let mut staged_name = name.to_os_string();
+            staged_name.push(format!("#{}", uuid::Uuid::new_v4().as_u64_pair().0));
+            let path = dir.join(staged_name);
+            match tokio::fs::OpenOptions::new().write(true).create_new(true).open(&path).await {
+                Ok(file) => return Ok((Self { path, kept: false }, file)),
+                // A failed upload removed the empty folder meanwhile, or the name is taken.
+                Err(e)
+                    if attempt < 3
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::AlreadyExists
+                        ) => {}
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.kept {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes `body` to `dest` below the local artifact `root`: into a [`Staged`] file beside it,
+/// `fsync`ed and renamed over `dest`, then the folder is synced, so `dest` is the old file
+/// or the whole new one even across a crash or power loss. On any failure the temporary
+/// file goes, so do folders the upload left empty, and the rest of the body is read (and
+/// dropped) so that the client receives the error rather than a reset connection. A full
+/// disk is [`Error::InsufficientStorage`].
+async fn write_local(root: &std::path::Path, dest: &std::path::Path, body: Body) -> Result<u64> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = body.into_data_stream();
+    let written: Result<(Staged, u64)> = async {
+        let (staged, mut file) = Staged::create(dest).await?;
+        let mut total = 0u64;
+        // Writes in pieces of up to 1 MiB: one blocking-pool trip each, not one per frame.
+        let mut pending = bytes::BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(body_error)?;
+            total += chunk.len() as u64;
+            pending.extend_from_slice(&chunk);
+            if pending.len() >= 1024 * 1024 {
+                file.write_all(&pending.split()).await.map_err(store_error)?;
+            }
+        }
+        file.write_all(&pending).await.map_err(store_error)?;
+        file.flush().await.map_err(store_error)?;
+        file.sync_all().await.map_err(store_error)?;
+        Ok((staged, total))
+    }
+    .await;
+    let result = match written {
+        Ok((mut staged, total)) => match tokio::fs::rename(&staged.path, dest).await {
+            Ok(()) => {
+                staged.kept = true;
+                if let Some(dir) = dest.parent()
+                    && let Ok(dir) = tokio::fs::File::open(dir).await
+                {
+                    let _ = dir.sync_all().await;
+                }
+                return Ok(total);
+            }
+            Err(e) => Err(store_error(e)),
+        },
+        Err(e) => Err(e),
+    };
+    // Failed: the temporary file is gone (dropped); so go the folders it created, if empty.
+    let mut dir = dest.parent();
+    while let Some(d) = dir.filter(|d| d.starts_with(root) && *d != root) {
+        if tokio::fs::remove_dir(d).await.is_err() {
+            break;
+        }
+        dir = d.parent();
+    }
+    if matches!(result, Err(Error::InsufficientStorage(_))) {
+        while let Some(Ok(_)) = stream.next().await {}
+    }
+    result
+}
+
+/// An I/O error of the artifact store: a full disk in words for the client, anything else
+/// internal (logged, never shown: its text may name a path).
+fn store_error(e: std::io::Error) -> Error {
+    if crate::error::is_storage_full(&e) {
+        tracing::error!(err = %e, "artifact store full");
+        Error::InsufficientStorage(crate::error::ARTIFACT_STORE_FULL.into())
+    } else {
+        Error::internal(format!("artifact store: {e}"))
     }
 }
 
@@ -479,11 +595,11 @@ async fn delete_artifact(
 
 #[derive(Debug, Deserialize)]
 struct ListReq {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_string")]
     path: Option<String>,
 }
 
-async fn list_proxy(State(state): State<AppState>, Query(req): Query<ListReq>) -> Result<Json<Value>> {
+async fn list_proxy(State(state): State<AppState>, Msg(req): Msg<ListReq>) -> Result<Json<Value>> {
     let path = validate::artifact_path(req.path.as_deref().unwrap_or(""))?;
     let files = state.artifacts.list(&path).await?;
     Ok(Json(if files.is_empty() { json!({}) } else { json!({"files": files}) }))
@@ -562,6 +678,16 @@ mod tests {
         check("bytes=100-", 100, None);
         assert!(matches!(parse_range("bytes=100-", 100), RangeReq::Unsatisfiable));
         assert!(matches!(parse_range("items=1-2", 100), RangeReq::Ignore));
+    }
+
+    #[test]
+    fn a_full_disk_is_a_clear_error() {
+        let full = store_error(std::io::Error::from_raw_os_error(28)); // ENOSPC
+        assert_eq!(full.status().as_u16(), 507);
+        assert_eq!(full.code(), "RESOURCE_EXHAUSTED");
+        assert!(full.to_string().contains("artifact store is full"), "{full}");
+        let other = store_error(std::io::Error::other("disk on fire at /srv/artifacts"));
+        assert_eq!(other.status().as_u16(), 500);
     }
 
     #[test]

@@ -54,6 +54,14 @@ pub enum Error {
     /// A feature this server does not offer yet (`NOT_IMPLEMENTED`, 501).
     #[error("{0}")]
     NotImplemented(String),
+    /// The database stayed locked past its busy wait (another process holds it): nothing
+    /// was written, the client may retry (`TEMPORARILY_UNAVAILABLE`, 503 with `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The disk under the artifact store or the database is full: nothing was written
+    /// (`RESOURCE_EXHAUSTED`, 507).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Anything else: logged with its cause, reported as `INTERNAL_ERROR` without details.
     #[error("internal error: {0}")]
     Internal(String),
@@ -90,6 +98,8 @@ impl Error {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::PermissionDenied(_) => "PERMISSION_DENIED",
             Self::NotImplemented(_) => "NOT_IMPLEMENTED",
+            Self::Unavailable(_) => "TEMPORARILY_UNAVAILABLE",
+            Self::InsufficientStorage(_) => "RESOURCE_EXHAUSTED",
             Self::Internal(_) => "INTERNAL_ERROR",
         }
     }
@@ -108,15 +118,44 @@ impl Error {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
+/// What a client is told when the artifact store's disk is full.
+pub const ARTIFACT_STORE_FULL: &str =
+    "the artifact store is full: the upload was not stored (free space on the server, then retry)";
+
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(format!("database: {err}"))
+        // SQLite's primary result code is the low byte of the extended one.
+        let primary = match &err {
+            sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff),
+            _ => None,
+        };
+        match (primary, &err) {
+            // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout, or no connection free in time.
+            (Some(5 | 6), _) | (_, sqlx::Error::PoolTimedOut) => {
+                tracing::warn!(%err, "database busy");
+                Self::Unavailable("the database is busy; nothing was written, retry shortly".into())
+            }
+            // SQLITE_FULL.
+            (Some(13), _) => {
+                tracing::error!(%err, "database full");
+                Self::InsufficientStorage("the database's disk is full: nothing was written".into())
+            }
+            _ => Self::Internal(format!("database: {err}")),
+        }
     }
+}
+
+/// True when an I/O error means the disk (or the quota) is full.
+pub fn is_storage_full(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(err.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded | ErrorKind::FileTooLarge)
 }
 
 impl From<object_store::Error> for Error {
@@ -129,13 +168,17 @@ impl From<object_store::Error> for Error {
                 // A path that walks through a file ("a.txt/b") is simply not there.
                 let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&other);
                 while let Some(s) = source {
-                    if let Some(io) = s.downcast_ref::<std::io::Error>()
-                        && matches!(
+                    if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                        if matches!(
                             io.kind(),
                             std::io::ErrorKind::NotADirectory | std::io::ErrorKind::NotFound
-                        )
-                    {
-                        return Self::NotFound("artifact does not exist".into());
+                        ) {
+                            return Self::NotFound("artifact does not exist".into());
+                        }
+                        if is_storage_full(io) {
+                            tracing::error!(err = %other, "artifact store full");
+                            return Self::InsufficientStorage(ARTIFACT_STORE_FULL.into());
+                        }
                     }
                     source = s.source();
                 }
@@ -180,6 +223,9 @@ impl IntoResponse for Error {
             Self::TooManyRequests { retry_after_s, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_s));
             }
+            Self::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
             _ => {}
         }
         response
@@ -189,4 +235,69 @@ impl IntoResponse for Error {
 /// Returns true when a sqlx error is a UNIQUE or PRIMARY KEY violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::ConnectOptions;
+    use sqlx::sqlite::SqliteConnectOptions;
+
+    use super::*;
+
+    fn check(err: Error, status: u16, code: &str, fragment: &str) {
+        assert_eq!(err.status().as_u16(), status, "{err:?}");
+        assert_eq!(err.code(), code, "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(fragment), "{message:?} lacks {fragment:?}");
+        assert!(!message.contains("SQLITE") && !message.contains("INSERT"), "leaks SQL: {message}");
+    }
+
+    async fn connect(path: &std::path::Path) -> sqlx::SqliteConnection {
+        SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .expect("options")
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO)
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    #[tokio::test]
+    async fn a_locked_database_is_503_never_500() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.db");
+        let mut holder = connect(&path).await;
+        let mut other = connect(&path).await;
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.expect("lock");
+        let err = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.expect_err("busy");
+        check(Error::from(err), 503, "TEMPORARILY_UNAVAILABLE", "retry");
+        let resp = Error::Unavailable("x".into()).into_response();
+        assert_eq!(resp.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"1"[..]));
+        check(Error::from(sqlx::Error::PoolTimedOut), 503, "TEMPORARILY_UNAVAILABLE", "busy");
+    }
+
+    #[tokio::test]
+    async fn a_full_database_is_507() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = connect(&dir.path().join("x.db")).await;
+        sqlx::query("PRAGMA max_page_count = 16").execute(&mut conn).await.expect("pragma");
+        sqlx::query("CREATE TABLE t (b BLOB)").execute(&mut conn).await.expect("create");
+        let err = sqlx::query("INSERT INTO t VALUES (zeroblob(1000000))")
+            .execute(&mut conn)
+            .await
+            .expect_err("full");
+        check(Error::from(err), 507, "RESOURCE_EXHAUSTED", "disk is full");
+    }
+
+    #[test]
+    fn a_full_artifact_store_is_507_without_paths() {
+        let enospc = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from_raw_os_error(28)),
+        };
+        check(Error::from(enospc), 507, "RESOURCE_EXHAUSTED", "artifact store is full");
+        assert!(is_storage_full(&std::io::Error::from_raw_os_error(122))); // EDQUOT
+    }
 }

@@ -2,8 +2,9 @@
 //! otherwise, lenient scalar types, and errors in MLflow's format that name the field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -33,6 +34,29 @@ where
         let bytes = read_body(req, state, "request body is larger than the server accepts").await?;
         merge_body(&mut object, &bytes)?;
         parse_value(Value::Object(object)).map(Msg)
+    }
+}
+
+/// axum's `Path` with its rejection (a segment that is not valid UTF-8 after
+/// percent-decoding, say) in the server's JSON error shape instead of plain text.
+#[derive(Debug)]
+pub struct UrlPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for UrlPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) if rejection.status().is_server_error() => {
+                Err(Error::internal(rejection.body_text()))
+            }
+            Err(rejection) => Err(Error::invalid(format!("Invalid URL path: {}", rejection.body_text()))),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `/api/2.0/mlflow/logged-models*`: MLflow 3's logged models, which `mlflow.<flavor>.log_model`
 //! creates, fills with artifacts through the proxy, and finalizes.
 
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::db::now_ms;
 use crate::error::{Error, Result};
 use crate::experiments::{self, parse_experiment_id};
-use crate::extract::{KeyValue, Msg, opt_i64, opt_string, required, string_list};
+use crate::extract::{KeyValue, Msg, UrlPath, opt_i64, opt_string, required, string_list};
 use crate::search::{self, Entity};
 use crate::validate;
 
@@ -56,7 +56,7 @@ async fn load(state: &AppState, model_id: &str, allow_deleted: bool) -> Result<V
     let tags = key_values(state, "logged_model_tags", model_id).await?;
     let params = key_values(state, "logged_model_params", model_id).await?;
     let metrics: Vec<Value> = sqlx::query(
-        "SELECT m.run_uuid, m.key, m.value, m.is_nan, m.timestamp, m.step, m.dataset_name, m.dataset_digest
+        "SELECT m.run_uuid, m.key, m.value_bits, m.is_nan, m.timestamp, m.step, m.dataset_name, m.dataset_digest
          FROM metrics m WHERE m.model_id = ? ORDER BY m.key, m.step",
     )
     .bind(model_id)
@@ -64,7 +64,7 @@ async fn load(state: &AppState, model_id: &str, allow_deleted: bool) -> Result<V
     .await?
     .iter()
     .map(|r| {
-        let v: f64 = if r.get::<i64, _>("is_nan") != 0 { f64::NAN } else { r.get("value") };
+        let v = crate::runs::metric_value(r);
         let mut m = json!({
             "key": r.get::<String, _>("key"),
             "timestamp": r.get::<i64, _>("timestamp"),

@@ -3,7 +3,7 @@
 //! `GET /v1/blobs/sha256/{hash}` (immutable, ETag, Range).
 
 use axum::Router;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,7 @@ use sqlx::Row;
 use crate::AppState;
 use crate::artifacts::{Cache, storage_path};
 use crate::error::{Error, Result};
+use crate::extract::UrlPath;
 use crate::registry::{self, ModelVersion};
 use crate::validate;
 

@@ -24,6 +24,7 @@ mod query;
 mod render;
 
 pub use render::load;
+pub(crate) use render::metric_value;
 use render::*;
 
 /// Routes of this module, relative to `/api/2.0/mlflow`.
@@ -845,7 +846,7 @@ async fn metric_history(State(state): State<AppState>, Msg(req): Msg<HistoryReq>
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let limit = req.max_results.unwrap_or(i64::MAX / 2);
     let mut rows = sqlx::query(
-        "SELECT key, value, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics
+        "SELECT key, value_bits, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics
          WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, rowid LIMIT ? OFFSET ?",
     )
     .bind(&run_id)

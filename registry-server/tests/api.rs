@@ -579,6 +579,55 @@ async fn artifacts_upload_list_download_range() {
     assert_eq!(v, json!({}));
 }
 
+/// Files below `dir` on disk, relative, sorted (temporary files included).
+fn files_on_disk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_failed_upload_leaves_nothing_behind() {
+    let app = test_app().await;
+    let root = app._dir.path().join("artifacts");
+    let uri = "/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts/deep/folder/model.bin";
+    let ok = Request::put("/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts/kept.txt")
+        .body(Body::from("kept"))
+        .expect("req");
+    assert_eq!(app.raw(ok).await.status, StatusCode::OK);
+    // The client goes away after 3 MiB: the body fails mid-stream.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+        Ok(vec![7u8; 1024 * 1024]),
+        Ok(vec![8u8; 2 * 1024 * 1024]),
+        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client gone")),
+    ];
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    let reply = app.raw(Request::put(uri).body(body).expect("req")).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&reply.bytes));
+    // No partial file, no temporary file, no folder left by the failed upload.
+    assert_eq!(files_on_disk(&root), ["0/abc/artifacts/kept.txt"]);
+    assert!(!root.join("0/abc/artifacts/deep").exists());
+    let v = app.ok("GET", "/api/2.0/mlflow-artifacts/artifacts?path=0/abc/artifacts", None).await;
+    assert_eq!(v["files"], json!([{"path": "kept.txt", "is_dir": false, "file_size": 4}]));
+    // A complete upload there works afterwards, and only the file itself is on disk.
+    let reply = app.raw(Request::put(uri).body(Body::from(vec![1u8; 3 << 20])).expect("req")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(files_on_disk(&root), ["0/abc/artifacts/deep/folder/model.bin", "0/abc/artifacts/kept.txt"]);
+    let reply = app.raw(Request::get(uri).body(Body::empty()).expect("req")).await;
+    assert_eq!(reply.bytes.len(), 3 << 20);
+}
+
 async fn publish_package(app: &TestApp, run: &str) -> (String, String) {
     let weights = b"fake weights \x00\x01\x02 for a raga model".repeat(50);
     let hash = {
@@ -1152,6 +1201,52 @@ async fn openapi_lists_routes() {
 }
 
 #[tokio::test]
+async fn openapi_lists_exactly_the_methods_each_route_answers() {
+    let app = test_app().await;
+    let mut documented: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for (method, path, _, _) in registry_server::openapi::ROUTES {
+        documented.entry(*path).or_default().push(method);
+    }
+    let doc = app.ok("GET", "/openapi.json", None).await;
+    for (path, methods) in &documented {
+        let uri = path
+            .replace("{path}", "0/x/y.txt")
+            .replace("{model_id}", "m-ghost")
+            .replace("{tag_key}", "k")
+            .replace("{name}", "ghost")
+            .replace("{selector}", "1")
+            .replace("{hash}", &"a".repeat(64));
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let req = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{}"))
+                .expect("request");
+            let status = app.raw(req).await.status;
+            let listed = methods.contains(&method);
+            assert_eq!(status == StatusCode::METHOD_NOT_ALLOWED, !listed, "{method} {uri}: {status}");
+            assert_eq!(doc["paths"][*path].get(method).is_some(), listed, "{method} {path} in /openapi.json");
+        }
+    }
+}
+
+#[tokio::test]
+async fn malformed_urls_and_queries_get_json_errors() {
+    let app = test_app().await;
+    for uri in [
+        "/api/2.0/mlflow-artifacts/artifacts/%FF",
+        "/api/2.0/mlflow-artifacts/artifacts?path=a&path=b",
+        "/api/2.0/mlflow/logged-models/%FF",
+        "/v1/models/%FF/1/manifest.json",
+        "/v1/models/m/1/files/%C3%28",
+        "/v1/blobs/sha256/%FF",
+    ] {
+        check_error(&app, "GET", uri, None, 400, "INVALID_PARAMETER_VALUE", "").await;
+    }
+}
+
+#[tokio::test]
 async fn over_tcp_with_the_typed_client() {
     use registry_server::client::{RegistryClient, Stage};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1286,6 +1381,39 @@ async fn metric_values_round_trip_exactly() {
         if let Some(x) = value.as_f64() {
             assert_eq!(got.and_then(|g| g.as_f64()), Some(x), "m{i}");
         }
+    }
+}
+
+#[tokio::test]
+async fn metric_history_returns_the_bits_that_were_logged() {
+    let app = test_app().await;
+    let run = app.create_run("0").await;
+    // SQLite stores an integral REAL as an integer: -0.0 used to come back as 0.0.
+    let values = [-0.0, 0.0, 5e-324, f64::MAX, -1.0, 1e-300, f64::NAN];
+    for (step, value) in values.iter().enumerate() {
+        let value = if value.is_nan() { json!("NaN") } else { json!(value) };
+        app.ok(
+            "POST",
+            "/api/2.0/mlflow/runs/log-batch",
+            Some(json!({"run_id": run, "metrics": [{"key": "x", "value": value, "timestamp": 7, "step": step}]})),
+        )
+        .await;
+    }
+    let v =
+        app.ok("GET", &format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key=x"), None).await;
+    let got: Vec<f64> = v["metrics"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|m| if m["value"] == "NaN" { f64::NAN } else { m["value"].as_f64().unwrap_or(1.5) })
+        .collect();
+    assert_eq!(got.len(), values.len(), "{v}");
+    for (sent, got) in values.iter().zip(&got) {
+        assert!(
+            sent.to_bits() == got.to_bits() || (sent.is_nan() && got.is_nan()),
+            "sent {sent:?}, got {got:?}"
+        );
     }
 }
 

@@ -302,7 +302,10 @@ async fn feedback_with_planted_errors_fires_the_accuracy_alert() {
     let notice = next_notice(&mut notices, 10).await;
     assert_eq!(notice["status"], "firing", "{notice}");
     assert_eq!(notice["alert"]["rule"], "low-online-accuracy");
-    assert!((notice["alert"]["value"].as_f64().expect("value") - 0.6).abs() < 1e-9, "{notice}");
+    // The evaluator may run while the answers still arrive: any prefix of 20 or more answers
+    // of this 3-right-2-wrong pattern scores 0.6 to 15/23 ≈ 0.652 (all 50: exactly 0.6, below).
+    let value = notice["alert"]["value"].as_f64().expect("value");
+    assert!((0.6 - 1e-9..=15.0 / 23.0 + 1e-9).contains(&value), "{notice}");
 
     // The summary reports the traffic and the accuracy.
     let v = s.ok(reqwest::Method::GET, &format!("/v1/monitoring/summary?model={MODEL}"), None).await;

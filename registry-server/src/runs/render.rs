@@ -25,8 +25,14 @@ pub(crate) fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> RunInfo {
     }
 }
 
+/// A stored metric's value from its `value_bits` and `is_nan` columns: exact, where the REAL
+/// column is not (SQLite stores an integral REAL as an integer, so -0.0 reads back as 0.0).
 pub(crate) fn metric_value(row: &sqlx::sqlite::SqliteRow) -> f64 {
-    if row.get::<i64, _>("is_nan") != 0 { f64::NAN } else { row.get("value") }
+    if row.get::<i64, _>("is_nan") != 0 {
+        f64::NAN
+    } else {
+        f64::from_bits(row.get::<i64, _>("value_bits") as u64)
+    }
 }
 
 /// Latest metrics, one row per run: records joined by U+001E, fields by U+001F (metric names

@@ -381,7 +381,9 @@ fn field_schema(kind: &str) -> Option<Value> {
         "count200k" => json!({"type": "integer", "minimum": 1, "maximum": 200_000}),
         "positive" => json!({"type": "integer", "format": "int64", "minimum": 1}),
         "bool" => json!({"type": "boolean"}),
-        "scopes" => json!({"type": "array", "minItems": 1, "items": {"enum": ["read", "write", "admin", "telemetry"]}}),
+        "scopes" => {
+            json!({"type": "array", "minItems": 1, "items": {"enum": ["read", "write", "admin", "telemetry"]}})
+        }
         "days" => json!({"type": "integer", "minimum": 1, "maximum": 36_500}),
         // Doubles travel as numbers, or as proto JSON's "NaN" / "Infinity" / "-Infinity".
         "value" => json!({"anyOf": [{"type": "number"}, {"enum": ["NaN", "Infinity", "-Infinity"]}]}),

@@ -113,7 +113,9 @@ fn main() -> Result<()> {
     eprintln!("request body: {:.1} MB", bodies[0].len() as f64 / 1e6);
 
     let mut results = Vec::new();
-    for (mode, batching) in [("batched", Batching { max_clips: 16, max_windows: 64 }), ("one_at_a_time", Batching::off())] {
+    for (mode, batching) in
+        [("batched", Batching { max_clips: 16, max_windows: 64 }), ("one_at_a_time", Batching::off())]
+    {
         let model =
             ServedModel::load("bench", "local", &manifest, weights.clone()).context("loading the model")?;
         let r = run_mode(&o, mode, batching, model, bodies.clone())?;

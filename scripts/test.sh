@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
-# wasm32 under Node, the registry server against the official MLflow client, the npm
+# wasm32 under Node, the registry server against the official MLflow client (artifacts on
+# disk, then in S3), the fuzz corpus replayed through its checks (in cargo test), the npm
 # package (browser runtime) in Node and headless Chromium, and the web app and the registry's
 # dashboard in Chromium.
 set -euo pipefail
@@ -29,6 +30,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 log "registry server against the official MLflow client"
 cargo build -p registry-server --bin registry-server
 RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q
+
+log "the same suite with the artifacts in an S3-compatible store (moto's server on loopback)"
+RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q --artifact-store s3
 
 log "npm package ragasense (wasm-pack, size-optimised)"
 bash scripts/build-npm.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (or reuses) the Python venv shared by tests/mlflow and bench/server,
-# with the official mlflow client+server pinned. Idempotent: a rerun with the
+# with the official mlflow client+server pinned, and moto's S3 server (the S3-compatible
+# artifact store the suite runs against a second time). Idempotent: a rerun with the
 # right versions already installed only checks a stamp file.
 #
 # Usage: tests/python-venv.sh        -> prints the venv's python path on stdout
@@ -9,7 +10,8 @@ set -euo pipefail
 
 MLFLOW_VERSION="3.17.2"
 PYTEST_VERSION="8.4.2"
-REQUIREMENTS="mlflow==${MLFLOW_VERSION} pytest==${PYTEST_VERSION}"
+MOTO_VERSION="5.2.5"
+REQUIREMENTS="mlflow==${MLFLOW_VERSION} pytest==${PYTEST_VERSION} moto[server]==${MOTO_VERSION}"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${RAGASENSE_VENV:-$repo_root/.venv-mlflow}"

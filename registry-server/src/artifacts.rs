@@ -45,12 +45,16 @@ pub struct FileInfo {
 }
 
 impl Artifacts {
-    /// Opens the artifact destination: a local directory, created if missing. `s3://` and
-    /// other schemes are refused with a clear message for now.
+    /// Opens the artifact destination: a local directory (created if missing), or
+    /// `s3://BUCKET[/PREFIX]` with credentials, region and endpoint from the usual AWS
+    /// variables (see [`Self::open_s3`]). Other schemes are refused with a clear message.
     pub fn open(destination: &str) -> Result<Self> {
+        if let Some(location) = destination.strip_prefix("s3://") {
+            return Self::open_s3(location);
+        }
         if destination.contains("://") && !destination.starts_with("file://") {
             return Err(Error::NotImplemented(format!(
-                "artifact destination '{destination}' is not supported yet: use a local directory (s3:// is planned)"
+                "artifact destination '{destination}' is not supported: use a local directory or s3://bucket/prefix"
             )));
         }
         let dir = PathBuf::from(destination.trim_start_matches("file://"));
@@ -60,9 +64,79 @@ impl Artifacts {
         Ok(Self { store: Arc::new(store), description: dir.display().to_string(), local_root: Some(dir) })
     }
 
-    /// Wraps an arbitrary object store (tests, future S3).
+    /// An S3 bucket, or any S3-compatible service, as `BUCKET[/PREFIX]`. Everything else comes
+    /// from the environment through `AmazonS3Builder::from_env`: `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_DEFAULT_REGION`, and for a service
+    /// other than AWS `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`); plain `http://` is allowed when
+    /// the endpoint says so. Nothing is contacted here: `/ready` probes the bucket.
+    fn open_s3(location: &str) -> Result<Self> {
+        use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        let prefix = prefix.trim_matches('/');
+        if bucket.is_empty() {
+            return Err(Error::invalid(format!(
+                "artifact destination 's3://{location}' names no bucket: use s3://bucket/prefix"
+            )));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if builder.get_config_value(&AmazonS3ConfigKey::Endpoint).is_none()
+            && let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL")
+        {
+            builder = builder.with_endpoint(endpoint);
+        }
+        let endpoint = builder.get_config_value(&AmazonS3ConfigKey::Endpoint);
+        if endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
+            builder = builder.with_allow_http(true);
+        }
+        let s3 = builder
+            .build()
+            .map_err(|e| Error::invalid(format!("cannot use artifact destination 's3://{location}': {e}")))?;
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+        };
+        let at = endpoint.map(|e| format!(" at {e}")).unwrap_or_default();
+        Ok(Self::with_store(store, format!("s3://{location}{at}")))
+    }
+
+    /// Wraps an arbitrary object store (tests, S3).
     pub fn with_store(store: Arc<dyn ObjectStore>, description: impl Into<String>) -> Self {
         Self { store, description: description.into(), local_root: None }
+    }
+
+    /// Removes the temporary files of uploads that a crash (`kill -9`, power loss) cut off:
+    /// [`Staged`] files older than `older_than` (a younger one may belong to an upload still
+    /// running, here or on another server sharing the folder). Only a local directory has
+    /// them; object stores clean up their own. Returns how many went. Blocking: call it off
+    /// the async runtime.
+    pub fn sweep_staged(&self, older_than: std::time::Duration) -> usize {
+        let Some(root) = &self.local_root else {
+            return 0;
+        };
+        let cutoff = std::time::SystemTime::now().checked_sub(older_than);
+        let mut removed = 0;
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else { continue };
+                let path = entry.path();
+                if kind.is_dir() {
+                    dirs.push(path);
+                } else if kind.is_file()
+                    && is_staged_name(&entry.file_name().to_string_lossy())
+                    && entry
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .is_ok_and(|m| cutoff.is_some_and(|c| m < c))
+                    && std::fs::remove_file(&path).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+        }
+        removed
     }
 
     /// Where the artifacts are, for logs.
@@ -328,6 +402,13 @@ impl Staged {
             }
         }
     }
+}
+
+/// Whether a file name is a [`Staged`] one: `NAME#DIGITS`.
+fn is_staged_name(name: &str) -> bool {
+    name.rsplit_once('#').is_some_and(|(stem, digits)| {
+        !stem.is_empty() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 impl Drop for Staged {
@@ -661,6 +742,45 @@ async fn get_run_artifact(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_destinations_name_a_bucket_and_unknown_schemes_are_refused() {
+        let err = Artifacts::open("s3://").unwrap_err().to_string();
+        assert!(err.contains("names no bucket"), "{err}");
+        let err = Artifacts::open("gs://bucket/x").unwrap_err().to_string();
+        assert!(err.contains("use a local directory or s3://bucket/prefix"), "{err}");
+        // Building the client contacts nothing; the description names bucket and prefix.
+        let s3 = Artifacts::open("s3://bucket/some/prefix/").expect("an S3 store");
+        assert!(s3.description().starts_with("s3://bucket/some/prefix/"), "{}", s3.description());
+        assert_eq!(s3.sweep_staged(std::time::Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn the_sweep_removes_only_old_staging_files() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let artifacts = Artifacts::open(dir.path().to_str().expect("utf-8")).expect("opens");
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        let file = |rel: &str, old: bool| {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            let f = std::fs::File::create(&path).expect("create");
+            if old {
+                f.set_modified(hour_ago).expect("mtime");
+            }
+            path
+        };
+        let orphan = file("1/abc/artifacts/model.bpk#1234567", true);
+        let running = file("1/abc/artifacts/big.bin#42", false);
+        let kept = [
+            file("1/abc/artifacts/model.bpk", true),
+            file("1/abc/artifacts/notes#draft", true),
+            file("#123", true),
+        ];
+        assert_eq!(artifacts.sweep_staged(std::time::Duration::from_secs(3600)), 1);
+        assert!(!orphan.exists());
+        assert!(running.exists(), "a young staging file may be an upload in progress");
+        assert!(kept.iter().all(|p| p.exists()));
+    }
 
     #[test]
     fn ranges() {

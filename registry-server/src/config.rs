@@ -13,7 +13,8 @@ pub struct ServerConfig {
     #[arg(long, env = "RAGASENSE_BACKEND_STORE_URI", default_value = "sqlite:///./ragasense-data/mlruns.db")]
     pub backend_store_uri: String,
 
-    /// Directory where artifacts are stored (s3:// is not supported yet).
+    /// Where artifacts are stored: a directory, or s3://bucket/prefix (credentials, region and
+    /// endpoint from the AWS_* variables; see docs/deploy.md).
     #[arg(long, env = "RAGASENSE_ARTIFACTS_DESTINATION", default_value = "./ragasense-data/artifacts")]
     pub artifacts_destination: String,
 

@@ -323,6 +323,14 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         }
     });
     auth_notice(&state, &config).await;
+    // Uploads cut off by a crash leave their temporary files; an hour old, nobody owns them.
+    let artifacts = state.artifacts.clone();
+    tokio::task::spawn_blocking(move || {
+        let removed = artifacts.sweep_staged(std::time::Duration::from_secs(3600));
+        if removed > 0 {
+            tracing::info!(removed, "removed temporary files of interrupted uploads");
+        }
+    });
     let rules = state.monitor.config.rules.len();
     let _evaluator = monitoring::spawn_evaluator(state.clone());
     tracing::info!(

@@ -184,20 +184,32 @@ where
             MAX_BODY_BYTES / (1024 * 1024)
         );
         let bytes = crate::extract::read_body(req, state, &too_large).await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            let what = if inner.is_data() { "invalid" } else { "not valid JSON" };
-            if path == "." {
-                Error::invalid(format!("request body is {what}: {inner}"))
-            } else {
-                Error::invalid(format!("request body is {what} at {path}: {inner}"))
-            }
-        })?;
-        de.end().map_err(|err| Error::invalid(format!("request body is not valid JSON: {err}")))?;
-        Ok(Self(value))
+        decode_json(&bytes).map(Self)
     }
+}
+
+/// Parses a JSON body into `T`; the error names the path of the first bad field.
+pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let what = if inner.is_data() { "invalid" } else { "not valid JSON" };
+        if path == "." {
+            Error::invalid(format!("request body is {what}: {inner}"))
+        } else {
+            Error::invalid(format!("request body is {what} at {path}: {inner}"))
+        }
+    })?;
+    de.end().map_err(|err| Error::invalid(format!("request body is not valid JSON: {err}")))?;
+    Ok(value)
+}
+
+/// Parses and checks the body of `POST /v1/telemetry` exactly as the endpoint does before it
+/// looks up the models and stores the events. Every event it returns can be stored: its
+/// `input` and `runtime` serialise back to JSON. (The fuzz target `telemetry_parse` drives it.)
+pub fn parse_batch(bytes: &[u8]) -> Result<Vec<Event>> {
+    check_batch(decode_json(bytes)?)
 }
 
 // ---- checks ----

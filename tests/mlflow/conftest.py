@@ -5,6 +5,9 @@ Options:
   --against-mlflow   run the suite against `mlflow server` instead of ours
   --server-url URL   use a server that is already running (ours unless
                      --against-mlflow is also given)
+  --artifact-store s3
+                     our server keeps artifacts in an S3-compatible store: moto's
+                     server, started on loopback (default: a local folder)
 Env:
   RAGASENSE_SERVER_BIN  our binary (default: $CARGO_TARGET_DIR or <repo>/target,
                         then debug/registry-server)
@@ -12,6 +15,7 @@ Env:
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -41,9 +45,20 @@ def pytest_addoption(parser):
                      help="run against MLflow's own server instead of ours")
     parser.addoption("--server-url", default=None,
                      help="use an already running server at this URL")
+    parser.addoption("--artifact-store", choices=("local", "s3"), default="local",
+                     help="where our server keeps artifacts: a local folder, or S3 (moto on loopback)")
+
+
+# Set from --artifact-store: "local" or "s3".
+ARTIFACT_STORE = "local"
+# The moto S3 server, started on first use: (process, endpoint URL).
+_S3: tuple[subprocess.Popen, str] | None = None
+S3_BUCKET = "ragasense-test"
 
 
 def pytest_configure(config):
+    global ARTIFACT_STORE
+    ARTIFACT_STORE = config.getoption("--artifact-store")
     config.addinivalue_line(
         "markers", "ours_only: behaviour only our server has (MLflow differs or lacks it)")
 
@@ -60,7 +75,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_report_header(config):
     kind = "mlflow" if config.getoption("--against-mlflow") else "ragasense"
     import mlflow
-    return f"server under test: {kind}; mlflow client {mlflow.__version__}"
+    return (f"server under test: {kind}; mlflow client {mlflow.__version__}; "
+            f"artifacts: {config.getoption('--artifact-store')}")
 
 
 def _free_port() -> int:
@@ -97,15 +113,44 @@ def _our_binary() -> Path:
     return target / "debug" / "registry-server"
 
 
+def _s3_endpoint() -> str:
+    """Starts moto's S3 server on loopback once per session, with one bucket; its URL."""
+    global _S3
+    if _S3 is not None:
+        return _S3[1]
+    moto = Path(sys.executable).with_name("moto_server")
+    port = _free_port()
+    log = Path(tempfile.mkdtemp(prefix="moto-")) / "moto.log"
+    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    _wait_http_ok(url + "/moto-api/", proc, 60, log)
+    requests.put(f"{url}/{S3_BUCKET}", timeout=10).raise_for_status()
+    _S3 = (proc, url)
+    atexit.register(_stop, proc)
+    return url
+
+
+def _artifact_args(store: Path) -> tuple[list[str], dict[str, str]]:
+    """The --artifacts-destination for a server on `store`, and its environment."""
+    env = dict(os.environ)
+    if ARTIFACT_STORE != "s3":
+        return ["--artifacts-destination", str(store / "artifacts")], env
+    env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
+               AWS_ENDPOINT_URL=_s3_endpoint())
+    return ["--artifacts-destination", f"s3://{S3_BUCKET}/{store.name}"], env
+
+
 def _start_ours(store: Path, log: Path, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     binary = _our_binary()
     if not binary.exists():
         pytest.exit(f"server binary {binary} not found: build it or set RAGASENSE_SERVER_BIN", 3)
     out = store / "stdout.log"
+    artifacts, env = _artifact_args(store)
     cmd = [str(binary), "--port", "0",
-           "--backend-store-uri", f"sqlite:///{store}/db.sqlite",
-           "--artifacts-destination", str(store / "artifacts"), *extra]
-    proc = subprocess.Popen(cmd, stdout=out.open("wb"), stderr=log.open("wb"),
+           "--backend-store-uri", f"sqlite:///{store}/db.sqlite", *artifacts, *extra]
+    proc = subprocess.Popen(cmd, stdout=out.open("wb"), stderr=log.open("wb"), env=env,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

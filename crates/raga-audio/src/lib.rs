@@ -1,7 +1,10 @@
-//! Audio codecs on bytes: decode WAV/FLAC/MP3/OGG-Vorbis with symphonia, encode 16-bit WAV.
+//! Audio codecs on bytes: decode WAV (PCM and float), FLAC, MP3 and OGG/Vorbis with symphonia,
+//! encode 16-bit WAV.
 //!
 //! Only bytes go in and samples come out: reading files is the caller's business, so the
 //! same code decodes an upload on the server and a file in the browser.
+
+mod container;
 
 use std::io::Cursor;
 
@@ -59,10 +62,21 @@ impl Decoded {
 }
 
 /// Decodes a whole audio file held in memory. `extension` (e.g. `"mp3"`) is a hint only.
+///
+/// Bytes from anywhere are safe here: headers symphonia is known to panic on are refused
+/// first ([`container`]), and a panic inside symphonia all the same (a bug not found yet)
+/// becomes [`AudioError::Corrupt`] where panics unwind (natively; wasm builds abort).
 pub fn decode(bytes: &[u8], extension: Option<&str>) -> Result<Decoded, AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
+    container::check(bytes)?;
+    std::panic::catch_unwind(|| decode_checked(bytes, extension)).unwrap_or_else(|_| {
+        Err(AudioError::Corrupt("the decoder failed on this file; convert it to 16-bit PCM WAV".into()))
+    })
+}
+
+fn decode_checked(bytes: &[u8], extension: Option<&str>) -> Result<Decoded, AudioError> {
     let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {
@@ -198,7 +212,10 @@ mod tests {
         ));
         let wav = encode_wav(&sine(), 22050).unwrap();
         // A header cut in half.
-        assert!(matches!(decode(&wav[..20], Some("wav")), Err(AudioError::NotAudio(_))));
+        let err = decode(&wav[..20], Some("wav")).unwrap_err();
+        assert!(matches!(err, AudioError::Corrupt(_)), "{err}");
+        assert!(err.to_string().contains("'fmt ' declares 16 bytes but the file ends first"), "{err}");
+        assert!(matches!(decode(&wav[..10], Some("wav")), Err(AudioError::NotAudio(_))));
         // A header with no data after it.
         let err = decode(&wav[..44], Some("wav")).unwrap_err();
         assert!(matches!(err, AudioError::NoSamples | AudioError::Corrupt(_)), "{err}");

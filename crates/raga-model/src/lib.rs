@@ -22,6 +22,6 @@ pub mod stats;
 pub use classify::{Classifier, ClipRun, Prediction, RagaScore, TonicCheck, TonicView};
 pub use error::ModelError;
 pub use input::{ClipFrames, Tradition, Window};
-pub use model::{ModelInput, RagaModel, RagaModelConfig};
+pub use model::{MAX_PARAMETERS, ModelInput, RagaModel, RagaModelConfig};
 pub use package::{Manifest, Quantization};
 pub use stats::{FeatureStats, StatsAccumulator};

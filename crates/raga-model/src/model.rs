@@ -11,6 +11,14 @@ use burn::prelude::*;
 
 use crate::input::{FRAME_FEATURES, HIST_FEATURES, N_TRADITIONS};
 
+/// The most parameters a config may ask for: about 12× the reference "full" profile (400 MB
+/// as f32). Packages come from the network; one that asks for more is refused, not allocated.
+pub const MAX_PARAMETERS: u64 = 100_000_000;
+/// The longest model window, in frames.
+pub const MAX_WINDOW_FRAMES: usize = 1 << 16;
+/// The most classes a head may score.
+pub const MAX_CLASSES: usize = 10_000;
+
 /// Everything that decides the network's shape. Saved with every model (in the package
 /// manifest and next to checkpoints) so inference rebuilds exactly what was trained.
 #[derive(Config, Debug, PartialEq)]
@@ -84,7 +92,49 @@ impl RagaModelConfig {
         if self.window_frames < 16 {
             return bad(format!("window_frames {} is too short (at least 16)", self.window_frames));
         }
+        if self.window_frames > MAX_WINDOW_FRAMES {
+            return bad(format!(
+                "window_frames {} is longer than {MAX_WINDOW_FRAMES} (about 25 minutes)",
+                self.window_frames
+            ));
+        }
+        if self.n_classes > MAX_CLASSES {
+            return bad(format!("n_classes {} is more than {MAX_CLASSES}", self.n_classes));
+        }
+        let parameters = self.parameters();
+        if parameters > MAX_PARAMETERS {
+            return bad(format!(
+                "the network would have {parameters} parameters, more than the {MAX_PARAMETERS} \
+                 this build loads (the reference \"full\" profile has about 8 million)"
+            ));
+        }
         Ok(())
+    }
+
+    /// How many numbers the network holds (weights and biases), computed without building it
+    /// and without overflowing, so a hostile config is refused before anything is allocated.
+    pub fn parameters(&self) -> u64 {
+        let [d, ff, layers, classes, tokens] =
+            [self.d_model, self.d_ff, self.n_layers, self.outputs(), Self::tokens(self.window_frames)]
+                .map(|n| n as u64);
+        let linear = |i: u64, o: u64| i.saturating_mul(o).saturating_add(o);
+        let conv = |c_in: u64| linear(c_in.saturating_mul(3), d);
+        let layer = [linear(d, d).saturating_mul(4), linear(d, ff), linear(ff, d), d.saturating_mul(4)]
+            .into_iter()
+            .fold(0u64, u64::saturating_add);
+        [
+            conv(FRAME_FEATURES as u64),
+            conv(d),
+            tokens.saturating_mul(d),
+            layer.saturating_mul(layers),
+            d.saturating_mul(2),
+            linear(HIST_FEATURES as u64, d),
+            (N_TRADITIONS as u64).saturating_mul(d),
+            linear(d, d),
+            linear(d, classes),
+        ]
+        .into_iter()
+        .fold(0u64, u64::saturating_add)
     }
 
     /// Builds the network with freshly initialised weights on `device`.
@@ -206,4 +256,36 @@ fn downsample_mask(mask: Tensor<2>, tokens: usize, frames: usize) -> Tensor<2> {
         mask
     };
     mask.reshape([batch, tokens, 4]).max_dim(2).reshape([batch, tokens])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parameter_count_is_the_built_networks() {
+        let device = Device::flex();
+        for config in [
+            RagaModelConfig::new(20),
+            RagaModelConfig::new(20).with_d_model(96).with_n_heads(4).with_n_layers(2).with_d_ff(192),
+            RagaModelConfig::new(7).with_window_frames(17).with_tonic_check(true),
+        ] {
+            assert_eq!(config.parameters(), config.init(&device).num_params() as u64, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_configs_are_refused_before_anything_is_built() {
+        let reference = RagaModelConfig::new(20);
+        assert!(reference.validate().is_ok());
+        for (config, says) in [
+            (RagaModelConfig::new(20).with_n_layers(usize::MAX), "parameters"),
+            (RagaModelConfig::new(20).with_d_model(6 * 10_000).with_d_ff(1), "parameters"),
+            (RagaModelConfig::new(20).with_window_frames(usize::MAX), "window_frames"),
+            (RagaModelConfig::new(usize::MAX), "n_classes"),
+        ] {
+            let err = config.validate().expect_err("refused").to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
 }

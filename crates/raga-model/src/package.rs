@@ -6,7 +6,7 @@
 
 use burn::module::Quantizer;
 use burn::prelude::*;
-use burn::store::{BurnpackStore, ModuleSnapshot};
+use burn::store::{BurnpackStore, ModuleSnapshot, ModuleStore};
 use burn::tensor::Bytes;
 use burn::tensor::quantization::{Calibration, QuantScheme, QuantValue};
 use raga_dsp::FeatureConfig;
@@ -294,7 +294,7 @@ pub fn quantize(model: RagaModel, quantization: Quantization) -> Result<RagaMode
 /// verified with [`Manifest::verify_file`]) into it.
 pub fn load_model(manifest: &Manifest, weights: Vec<u8>, device: &Device) -> Result<RagaModel, ModelError> {
     let mut model = manifest.model.init(device);
-    load_weights(&mut model, weights)?;
+    load_weights(&mut model, weights, manifest.quantization)?;
     Ok(model)
 }
 
@@ -313,10 +313,20 @@ pub fn dequantize(model: RagaModel) -> RagaModel {
     model.map(&mut Dequantizer)
 }
 
-/// Loads burnpack weights into a model built from the config they were saved from; every
-/// tensor must load and none may be missing.
-pub fn load_weights(model: &mut RagaModel, weights: Vec<u8>) -> Result<(), ModelError> {
+/// Loads burnpack weights, saved with `quantization`, into a model built from the config they
+/// were saved from; every tensor must load and none may be missing.
+///
+/// The file's layout is checked first ([`check_layout`]): burn 0.22 aborts the whole process,
+/// rather than return an error, when a tensor's bytes do not match its shape (found by the
+/// `package_load` fuzz target: "a panic escaped Module::map during ModuleSnapshot::apply …
+/// Aborting"), and a package with matching hashes can be written by anyone.
+pub fn load_weights(
+    model: &mut RagaModel,
+    weights: Vec<u8>,
+    quantization: Quantization,
+) -> Result<(), ModelError> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(weights)));
+    check_layout(model, quantization, &mut store)?;
     let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         let missing: Vec<&str> = result.missing.iter().map(|(p, _)| p.as_str()).collect();
@@ -327,6 +337,42 @@ pub fn load_weights(model: &mut RagaModel, weights: Vec<u8>) -> Result<(), Model
             missing.len(),
             missing.iter().take(5).copied().collect::<Vec<_>>().join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// Checks that the weights in `store` are exactly the tensors `model` saved with
+/// `quantization` would be: the same names, and for each the same type, shape and length in
+/// bytes.
+fn check_layout(
+    model: &RagaModel,
+    quantization: Quantization,
+    store: &mut BurnpackStore,
+) -> Result<(), ModelError> {
+    let bad = |what: String| ModelError::Weights(what);
+    let expected = weights_to_bytes(model, quantization)?;
+    let mut expected = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(expected)));
+    let expected = expected.get_all_tensors().map_err(|e| bad(format!("reference layout: {e}")))?;
+    let found = store.get_all_tensors().map_err(|e| bad(format!("not a readable burnpack file: {e}")))?;
+    for (name, tensor) in found {
+        let Some(want) = expected.get(name) else {
+            return Err(bad(format!("the weights hold a tensor '{name}' this network does not have")));
+        };
+        if (tensor.dtype, &tensor.shape, tensor.byte_len()) != (want.dtype, &want.shape, want.byte_len()) {
+            return Err(bad(format!(
+                "tensor '{name}' is {:?} {:?} in {} bytes, but this network ({}) needs {:?} {:?} in {} bytes",
+                tensor.dtype,
+                tensor.shape,
+                tensor.byte_len(),
+                quantization.as_str(),
+                want.dtype,
+                want.shape,
+                want.byte_len()
+            )));
+        }
+    }
+    if let Some(missing) = expected.keys().find(|name| !found.contains_key(*name)) {
+        return Err(bad(format!("the weights lack the tensor '{missing}'")));
     }
     Ok(())
 }
@@ -440,6 +486,15 @@ mod tests {
         assert!(err.contains("corrupt or truncated"), "{err}");
         let err = m.verify_file(WEIGHTS_FILE, &weights[..100]).unwrap_err().to_string();
         assert!(err.contains("found 100 bytes"), "{err}");
+
+        // Tensors that are not what the manifest's network and quantization make (here f32
+        // weights in a package that says int8) are refused before burn sees them: it aborts
+        // the process on a tensor whose bytes do not fit its shape (the fuzz corpus holds one,
+        // `fuzz/corpus/package_load/regression-quantized-data-length`).
+        let err = load_model(&manifest(&config, &weights, Quantization::Int8), weights.clone(), &device)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("but this network (int8) needs"), "{err}");
 
         let other = config.clone().with_d_model(64);
         let err =

@@ -29,7 +29,7 @@ pub fn package_run(
         TrainError::Run(format!("{}: {e}; is {} a finished training run?", best.display(), run_dir.display()))
     })?;
     let mut model = train.model.init(device);
-    load_weights(&mut model, bytes).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    load_weights(&mut model, bytes, Quantization::F32).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     let weights = weights_to_bytes(&model, quantization)?;
 
     let training = serde_json::json!({

@@ -411,7 +411,8 @@ pub fn train(
     let best_epoch = best.map_or(1, |(_, _, e)| e);
     let mut best_model = config.model.init(device);
     let bytes = std::fs::read(checkpoints.join("best.bpk")).map_err(|e| TrainError::io(&checkpoints, e))?;
-    load_weights(&mut best_model, bytes).map_err(|e| TrainError::Checkpoint(e.to_string()))?;
+    load_weights(&mut best_model, bytes, Quantization::F32)
+        .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
     Ok(Trained { model: best_model, best_epoch, history, stopped_early })
 }
 

@@ -101,7 +101,7 @@ for t in "${targets[@]}"; do
         # coverage. Inputs above these sizes are left out (the seeds are smaller, and the
         # committed corpus stays a few MiB); `regression-*` inputs, which once crashed, are
         # always kept.
-        case "$t" in package_load) keep=65536 ;; audio_decode) keep=8192 ;; *) keep=4096 ;; esac
+        case "$t" in package_load) keep=36864 ;; audio_decode) keep=8192 ;; *) keep=4096 ;; esac
         local_min="$logs/$t.min" small="$logs/$t.small"
         rm -rf "$local_min" "$small" && mkdir -p "$local_min" "$small"
         find "fuzz/corpus/$t" -type f -size -"$((keep + 1))"c ! -name 'regression-*' -exec cp {} "$small/" \;

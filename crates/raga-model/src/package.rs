@@ -6,7 +6,9 @@
 
 use burn::module::Quantizer;
 use burn::prelude::*;
-use burn::store::{BurnpackStore, ModuleSnapshot, ModuleStore};
+#[cfg(not(target_family = "wasm"))]
+use burn::store::ModuleStore;
+use burn::store::{BurnpackStore, ModuleSnapshot};
 use burn::tensor::Bytes;
 use burn::tensor::quantization::{Calibration, QuantScheme, QuantValue};
 use raga_dsp::FeatureConfig;
@@ -326,7 +328,12 @@ pub fn load_weights(
     quantization: Quantization,
 ) -> Result<(), ModelError> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(weights)));
+    // Not in wasm builds: the reference layout serialises a network, which links burn's
+    // writer and quantizer into the browser runtime (+300 KB gzipped, over its size limit).
+    #[cfg(not(target_family = "wasm"))]
     check_layout(model, quantization, &mut store)?;
+    #[cfg(target_family = "wasm")]
+    let _ = quantization;
     let result = model.load_from(&mut store).map_err(|e| ModelError::Weights(e.to_string()))?;
     if !result.errors.is_empty() || !result.missing.is_empty() {
         let missing: Vec<&str> = result.missing.iter().map(|(p, _)| p.as_str()).collect();
@@ -344,6 +351,7 @@ pub fn load_weights(
 /// Checks that the weights in `store` are exactly the tensors `model` saved with
 /// `quantization` would be: the same names, and for each the same type, shape and length in
 /// bytes.
+#[cfg(not(target_family = "wasm"))]
 fn check_layout(
     model: &RagaModel,
     quantization: Quantization,

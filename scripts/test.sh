@@ -31,8 +31,8 @@ log "registry server against the official MLflow client"
 cargo build -p registry-server --bin registry-server
 RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q
 
-log "the same suite with the artifacts in an S3-compatible store (moto's server on loopback)"
-RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q --artifact-store s3
+log "the same suite on two server replicas sharing one store (round-robin), artifacts in S3 (moto on loopback)"
+RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q --artifact-store s3 --replicas 2
 
 log "npm package ragasense (wasm-pack, size-optimised)"
 bash scripts/build-npm.sh

@@ -16,6 +16,7 @@
 //!   the static web app and dashboard are public: browsers fetch them without a token.
 
 pub mod audit;
+pub mod forwarded;
 pub mod tokens;
 
 use std::collections::HashMap;
@@ -77,11 +78,18 @@ pub struct AuthSettings {
     pub telemetry_rate_per_s: f64,
     /// Requests a key may send at once before the rate applies.
     pub telemetry_burst: f64,
+    /// Load balancers whose `X-Forwarded-For` names the client (rate limits, audit log).
+    pub trusted_proxies: Vec<forwarded::IpRange>,
 }
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { enabled: false, telemetry_rate_per_s: 100.0, telemetry_burst: 200.0 }
+        Self {
+            enabled: false,
+            telemetry_rate_per_s: 100.0,
+            telemetry_burst: 200.0,
+            trusted_proxies: Vec::new(),
+        }
     }
 }
 
@@ -346,7 +354,10 @@ async fn authorize(
     next: Next,
 ) -> std::result::Result<Response, Response> {
     let auth = &state.auth;
-    let remote = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let remote = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| forwarded::client_ip(c.0.ip(), req.headers(), &auth.settings.trusted_proxies).to_string());
     let principal = if auth.settings.enabled {
         let presented = presented_token(req.headers(), req.uri().query(), access == Access::Telemetry);
         let Some(token) = presented else {

@@ -74,6 +74,11 @@ pub struct ServerConfig {
     /// no key is sent); 0 for no limit. Bursts of twice as many pass.
     #[arg(long, env = "RAGASENSE_TELEMETRY_RATE_LIMIT", default_value_t = 100.0)]
     pub telemetry_rate_limit: f64,
+    /// Load balancers in front of this server (addresses or ranges: 10.0.0.5, 10.0.0.0/8,
+    /// fd00::/8). Their `X-Forwarded-For` names the client for rate limits and the audit log;
+    /// from anyone else the header is ignored.
+    #[arg(long, env = "RAGASENSE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<crate::auth::forwarded::IpRange>,
     /// Seconds an API request may take before the server answers 408 (artifact transfers
     /// have no limit).
     #[arg(long, env = "RAGASENSE_REQUEST_TIMEOUT_S", default_value_t = 120)]
@@ -125,6 +130,7 @@ impl ServerConfig {
                 enabled: self.auth.enabled_for(&self.host),
                 telemetry_rate_per_s: self.telemetry_rate_limit.max(0.0),
                 telemetry_burst: (2.0 * self.telemetry_rate_limit).max(1.0),
+                trusted_proxies: self.trusted_proxies.clone(),
             },
             request_timeout: std::time::Duration::from_secs(self.request_timeout_s.max(1)),
             ..Settings::default()
@@ -151,6 +157,7 @@ impl Default for ServerConfig {
             serve_max_batch_clips: None,
             auth: AuthMode::Auto,
             telemetry_rate_limit: 100.0,
+            trusted_proxies: Vec::new(),
             request_timeout_s: 120,
         }
     }

@@ -34,7 +34,19 @@ pub fn sqlite_path(uri: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(path))
 }
 
+/// How every write transaction starts. `BEGIN IMMEDIATE` takes SQLite's write lock at
+/// once, waiting up to the busy timeout for it; a deferred `BEGIN` would take it at the first
+/// write, and when another process (a second server replica on the same file) has written
+/// since the transaction's first read, SQLite fails that upgrade at once with "database is
+/// locked" instead of waiting. Inside one process nothing changes: there is one writer.
+pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 impl Db {
+    /// Starts a write transaction on the writer connection (see [`BEGIN_WRITE`]).
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.write.begin_with(BEGIN_WRITE).await?)
+    }
+
     /// Opens (creating if needed) the SQLite file and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -127,7 +127,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
         return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{loc}'")));
     }
     let now = now_ms();
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time)
          VALUES (?, '', 'active', ?, ?)",
@@ -371,7 +371,7 @@ async fn set_lifecycle(state: &AppState, req: IdReq, to: &str) -> Result<Json<Va
         )));
     }
     let now = now_ms();
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?")
         .bind(to)
         .bind(now)
@@ -388,7 +388,6 @@ async fn set_lifecycle(state: &AppState, req: IdReq, to: &str) -> Result<Json<Va
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    state.runs_cache.clear();
     Ok(Json(json!({})))
 }
 

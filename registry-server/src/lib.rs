@@ -106,8 +106,8 @@ pub struct AppState {
     pub artifacts: Arc<Artifacts>,
     /// HTTP limits.
     pub settings: Arc<Settings>,
-    /// Run lifecycle cache used by every logging call.
-    pub runs_cache: Arc<runs::RunCache>,
+    /// Held while a background task fills `run_json_cache` (see `runs::render`): one at a time.
+    pub cache_fill: Arc<tokio::sync::Mutex<()>>,
     /// Group-commit writer of single metrics.
     pub metric_writer: Arc<runs::MetricWriter>,
     /// Monitoring: alert rules, training references.
@@ -138,7 +138,7 @@ impl AppState {
                 monitoring::MonitorMetrics::register(&metrics).map_err(Error::internal)?,
             )),
             settings: Arc::new(settings),
-            runs_cache: Arc::default(),
+            cache_fill: Arc::default(),
             metric_writer,
             metrics,
             serving,

@@ -132,7 +132,7 @@ async fn upsert_kv(
     items: &[KeyValue],
     what: &str,
 ) -> Result<()> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     for (i, kv) in items.iter().enumerate() {
         let key = validate::name(kv.key.as_deref(), &format!("{what}[{i}].key"))?;
         sqlx::query(&format!("INSERT OR REPLACE INTO {table} (model_id, key, value) VALUES (?, ?, ?)"))

@@ -412,7 +412,7 @@ async fn create_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
     check_model_name(name)?;
     let tags = registry_tags(&req.tags)?;
     let now = now_ms();
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO registered_models (name, creation_time, last_update_time, description) VALUES (?, ?, ?, ?)",
     )
@@ -453,7 +453,7 @@ async fn rename_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
     let name = required(&req.name, "name")?;
     let new_name = required(&req.new_name, "new_name")?;
     check_model_name(new_name)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     let done = sqlx::query("UPDATE registered_models SET name = ?, last_update_time = ? WHERE name = ?")
         .bind(new_name)
@@ -480,7 +480,7 @@ async fn rename_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
 
 async fn update_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> Result<Json<Value>> {
     let name = required(&req.name, "name")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     if let Some(d) = &req.description {
         sqlx::query("UPDATE registered_models SET description = ?, last_update_time = ? WHERE name = ?")
@@ -497,7 +497,7 @@ async fn update_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
 
 async fn delete_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> Result<Json<Value>> {
     let name = required(&req.name, "name")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     sqlx::query("DELETE FROM registered_models WHERE name = ?").bind(name).execute(&mut *tx).await?;
     sqlx::query("DELETE FROM registry_history WHERE name = ?").bind(name).execute(&mut *tx).await?;
@@ -510,7 +510,7 @@ async fn set_model_tag(State(state): State<AppState>, Msg(req): Msg<NameReq>) ->
     let key = validate::name(req.key.as_deref(), "key")?;
     let value = req.value.clone().unwrap_or_default();
     validate::max_len("value", &value, 100_000)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     sqlx::query("INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)")
         .bind(name)
@@ -526,7 +526,7 @@ async fn set_model_tag(State(state): State<AppState>, Msg(req): Msg<NameReq>) ->
 async fn delete_model_tag(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> Result<Json<Value>> {
     let name = required(&req.name, "name")?;
     let key = required(&req.key, "key")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     let done = sqlx::query("DELETE FROM registered_model_tags WHERE name = ? AND key = ?")
         .bind(name)

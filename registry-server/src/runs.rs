@@ -47,7 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/metrics/get-history", get(metric_history))
 }
 
-/// What writes need to know about a run; cached because every log call checks it.
+/// What writes need to know about a run.
 #[derive(Debug, Clone)]
 pub struct RunMeta {
     /// Owning experiment.
@@ -58,60 +58,19 @@ pub struct RunMeta {
     pub artifact_uri: String,
 }
 
-/// A small cache of [`RunMeta`] by run id, cleared whenever lifecycles change.
-#[derive(Debug, Default)]
-pub struct RunCache {
-    inner: std::sync::Mutex<HashMap<String, RunMeta>>,
-    /// Held while a background task fills `run_data_cache` (see [`render::spawn_cache_fill`]).
-    filling: std::sync::Arc<tokio::sync::Mutex<()>>,
-}
-
-impl RunCache {
-    fn get(&self, id: &str) -> Option<RunMeta> {
-        self.inner.lock().ok().and_then(|m| m.get(id).cloned())
-    }
-
-    fn put(&self, id: &str, meta: RunMeta) {
-        if let Ok(mut m) = self.inner.lock() {
-            if m.len() > 100_000 {
-                m.clear();
-            }
-            m.insert(id.to_string(), meta);
-        }
-    }
-
-    /// Forgets one run.
-    pub fn forget(&self, id: &str) {
-        if let Ok(mut m) = self.inner.lock() {
-            m.remove(id);
-        }
-    }
-
-    /// Forgets everything.
-    pub fn clear(&self) {
-        if let Ok(mut m) = self.inner.lock() {
-            m.clear();
-        }
-    }
-}
-
-/// Looks a run up (any lifecycle stage).
+/// Looks a run up (any lifecycle stage). Always from the database, one primary-key read: a
+/// copy kept in this process would go stale when another replica deletes or restores the run.
 pub async fn meta(state: &AppState, run_id: &str) -> Result<RunMeta> {
-    if let Some(m) = state.runs_cache.get(run_id) {
-        return Ok(m);
-    }
     let row = sqlx::query("SELECT experiment_id, lifecycle_stage, artifact_uri FROM runs WHERE run_uuid = ?")
         .bind(run_id)
         .fetch_optional(&state.db.read)
         .await?
         .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
-    let m = RunMeta {
+    Ok(RunMeta {
         experiment_id: row.get("experiment_id"),
         lifecycle_stage: row.get("lifecycle_stage"),
         artifact_uri: row.get("artifact_uri"),
-    };
-    state.runs_cache.put(run_id, m.clone());
-    Ok(m)
+    })
 }
 
 /// Looks a run up and fails unless it is active (MLflow's `_check_run_is_active`).
@@ -231,7 +190,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     let artifact_uri = format!("{}/{run_id}/artifacts", exp.artifact_location.trim_end_matches('/'));
     let start_time = req.start_time.unwrap_or_else(now_ms);
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, artifact_uri, lifecycle_stage)
          VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, 'active')",
@@ -323,7 +282,7 @@ fn status_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D
 async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Result<Json<Value>> {
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
     active(&state, &run_id).await?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     if let Some(status) = &req.status {
         sqlx::query("UPDATE runs SET status = ? WHERE run_uuid = ?")
             .bind(status)
@@ -365,7 +324,6 @@ async fn set_run_lifecycle(state: &AppState, run_id: &str, to: &str) -> Result<J
         .bind(run_id)
         .execute(&state.db.write)
         .await?;
-    state.runs_cache.forget(run_id);
     Ok(Json(json!({})))
 }
 
@@ -523,7 +481,7 @@ impl MetricWriter {
             insert_metric(&job.run_id, &job.metric).execute(pool).await?;
             return Ok(());
         }
-        let mut tx = pool.begin().await?;
+        let mut tx = pool.begin_with(crate::db::BEGIN_WRITE).await?;
         for job in batch {
             insert_metric(&job.run_id, &job.metric).execute(&mut *tx).await?;
         }
@@ -593,7 +551,7 @@ async fn log_param(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Re
     let value = req.value.clone().unwrap_or_default();
     validate::max_len("Param value", &value, validate::MAX_PARAM_VALUE_LEN)?;
     active(&state, &run_id).await?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     insert_params(&mut tx, &run_id, &[(key, value)]).await?;
     tx.commit().await?;
     Ok(Json(json!({})))
@@ -699,7 +657,7 @@ async fn log_batch(State(state): State<AppState>, Msg(req): Msg<BatchReq>) -> Re
         tags.push((key, value));
     }
     active(&state, &run_id).await?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     insert_params(&mut tx, &run_id, &params).await?;
     for m in &metrics {
         insert_metric(&run_id, m).execute(&mut *tx).await?;
@@ -722,7 +680,7 @@ struct InputsReq {
 }
 
 async fn append_io(state: &AppState, run_id: &str, items: Vec<(&str, Value)>) -> Result<()> {
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     let start: i64 =
         sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_inputs WHERE run_uuid = ?")
             .bind(run_id)

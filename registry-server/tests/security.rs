@@ -247,6 +247,54 @@ async fn telemetry_keys_post_only_for_their_models_and_are_rate_limited() {
     assert_eq!(write.status, StatusCode::NOT_FOUND);
 }
 
+/// Anonymous telemetry is limited per client address; behind a trusted balancer that address
+/// comes from `X-Forwarded-For`, from anyone else the header changes nothing.
+#[tokio::test]
+async fn rate_limits_follow_forwarded_clients_only_behind_trusted_proxies() {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let post = |router: Router, peer: &str, forwarded: &str| {
+        let peer: SocketAddr = peer.parse().expect("peer");
+        let event = json!({"events": [{"event_id": "e-1", "model": "raga-a", "version": 1, "backend": "cpu",
+            "client_time_ms": 1_700_000_000_000i64, "timings_ms": {"features": 1.0, "inference": 1.0, "total": 2.0},
+            "top_label": "yaman", "confidence": 0.9}]});
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/v1/telemetry")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("x-forwarded-for", forwarded)
+            .body(Body::from(event.to_string()))
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo(peer));
+        async move { router.oneshot(req).await.expect("infallible").status() }
+    };
+    for trusted in [true, false] {
+        let s = secured(|settings| {
+            settings.auth.enabled = false;
+            settings.auth.telemetry_rate_per_s = 0.01;
+            settings.auth.telemetry_burst = 1.0;
+            if trusted {
+                settings.auth.trusted_proxies = vec!["127.0.0.0/8".parse().expect("range")];
+            }
+        })
+        .await;
+        let lb = "127.0.0.1:40000";
+        // First request of a client: through the limiter (then 404: no such model version).
+        assert_eq!(post(s.router.clone(), lb, "203.0.113.1").await, StatusCode::NOT_FOUND);
+        assert_eq!(post(s.router.clone(), lb, "203.0.113.1").await, StatusCode::TOO_MANY_REQUESTS);
+        // Another client behind the same balancer: its own bucket only when the balancer is trusted.
+        let other = post(s.router.clone(), lb, "203.0.113.2").await;
+        let expected = if trusted { StatusCode::NOT_FOUND } else { StatusCode::TOO_MANY_REQUESTS };
+        assert_eq!(other, expected, "trusted balancer: {trusted}");
+        // A client talking to us directly cannot pick a bucket by writing the header itself.
+        assert_eq!(post(s.router.clone(), "198.51.100.7:5555", "203.0.113.9").await, StatusCode::NOT_FOUND);
+        assert_eq!(
+            post(s.router.clone(), "198.51.100.7:5555", "203.0.113.10").await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_audit_log_names_who_did_what() {
     let s = secured(|_| {}).await;

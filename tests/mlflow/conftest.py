@@ -8,6 +8,9 @@ Options:
   --artifact-store s3
                      our server keeps artifacts in an S3-compatible store: moto's
                      server, started on loopback (default: a local folder)
+  --replicas N       run N of our servers on one store (one database, one artifact
+                     store) behind a round-robin balancer on loopback, so consecutive
+                     requests go to different processes (default: 1)
 Env:
   RAGASENSE_SERVER_BIN  our binary (default: $CARGO_TARGET_DIR or <repo>/target,
                         then debug/registry-server)
@@ -30,6 +33,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from roundrobin import RoundRobin
+
 REPO = Path(__file__).resolve().parents[2]
 
 # Fail fast instead of letting the client retry 5xx responses with back-off,
@@ -47,6 +52,8 @@ def pytest_addoption(parser):
                      help="use an already running server at this URL")
     parser.addoption("--artifact-store", choices=("local", "s3"), default="local",
                      help="where our server keeps artifacts: a local folder, or S3 (moto on loopback)")
+    parser.addoption("--replicas", type=int, default=1,
+                     help="our servers sharing one store behind a round-robin balancer")
 
 
 # Set from --artifact-store: "local" or "s3".
@@ -72,11 +79,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+# Requests each replica answered, for the summary (filled when the balancer stops).
+BALANCED: list[int] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if BALANCED:
+        terminalreporter.write_line(f"round-robin balancer: requests per replica {BALANCED}")
+
+
 def pytest_report_header(config):
     kind = "mlflow" if config.getoption("--against-mlflow") else "ragasense"
     import mlflow
     return (f"server under test: {kind}; mlflow client {mlflow.__version__}; "
-            f"artifacts: {config.getoption('--artifact-store')}")
+            f"artifacts: {config.getoption('--artifact-store')}; "
+            f"replicas: {config.getoption('--replicas')}")
 
 
 def _free_port() -> int:
@@ -146,7 +163,7 @@ def _start_ours(store: Path, log: Path, extra: tuple[str, ...] = ()) -> tuple[su
     binary = _our_binary()
     if not binary.exists():
         pytest.exit(f"server binary {binary} not found: build it or set RAGASENSE_SERVER_BIN", 3)
-    out = store / "stdout.log"
+    out = log.with_name(log.stem + ".stdout")
     artifacts, env = _artifact_args(store)
     cmd = [str(binary), "--port", "0",
            "--backend-store-uri", f"sqlite:///{store}/db.sqlite", *artifacts, *extra]
@@ -209,22 +226,33 @@ def server_url(pytestconfig, server_kind, tmp_path_factory):
     import mlflow
 
     given = pytestconfig.getoption("--server-url")
-    proc = None
+    procs: list[subprocess.Popen] = []
+    balancer = None
     if given:
         url = given.rstrip("/")
     else:
         store = tmp_path_factory.mktemp("store")
-        log = store / "server.log"
+        replicas = pytestconfig.getoption("--replicas")
+        if replicas > 1 and server_kind == "mlflow":
+            pytest.exit("--replicas is for our server", 4)
         start = _start_mlflow if server_kind == "mlflow" else _start_ours
         t0 = time.monotonic()
-        proc, url = start(store, log)
-        sys.stderr.write(f"\n{server_kind} server up at {url} in "
-                         f"{time.monotonic() - t0:.1f}s (log: {log})\n")
+        started = [start(store, store / f"server-{i}.log") for i in range(max(replicas, 1))]
+        procs = [p for p, _ in started]
+        url = started[0][1]
+        if replicas > 1:
+            balancer = RoundRobin([u for _, u in started])
+            url = balancer.url
+        sys.stderr.write(f"\n{server_kind} server up at {url} in {time.monotonic() - t0:.1f}s "
+                         f"({len(procs)} process(es); logs: {store}/server-*.log)\n")
     os.environ["MLFLOW_TRACKING_URI"] = url
     mlflow.set_tracking_uri(url)
     mlflow.set_registry_uri(url)
     yield url
-    if proc is not None:
+    if balancer is not None:
+        BALANCED.extend(balancer.counts)
+        balancer.close()
+    for proc in procs:
         _stop(proc)
 
 

@@ -52,6 +52,25 @@ def test_update_and_terminate(client, run_id):
     assert info.end_time == end
 
 
+def test_every_write_sees_the_latest_lifecycle(client, experiment_id, run_id):
+    """Logging checks the run is active on every call. Each step is repeated so that, behind
+    the round-robin balancer of `--replicas 2`, both server processes log to the run first and
+    then both must notice the other's delete, restore and experiment delete."""
+    from helpers import expect_error
+    for step in range(2):
+        client.log_metric(run_id, "m", 1.0, step=step)
+    client.delete_run(run_id)
+    for _ in range(2):
+        expect_error(lambda: client.log_metric(run_id, "m", 2.0), "INVALID_PARAMETER_VALUE")
+    client.restore_run(run_id)
+    for step in range(2, 4):
+        client.log_metric(run_id, "m", 3.0, step=step)
+    client.delete_experiment(experiment_id)
+    for _ in range(2):
+        expect_error(lambda: client.log_param(run_id, "p", "v"), "INVALID_PARAMETER_VALUE")
+    assert [m.step for m in client.get_metric_history(run_id, "m")] == [0, 1, 2, 3]
+
+
 def test_delete_and_restore(client, experiment_id, run_id):
     client.delete_run(run_id)
     assert client.get_run(run_id).info.lifecycle_stage == "deleted"

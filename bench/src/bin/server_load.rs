@@ -1,7 +1,9 @@
 //! `server_load`: many concurrent writers logging through the MLflow REST API, then proof
 //! that every acknowledged write is stored exactly (run via `bench/load/run.sh`).
 //!
-//! Starts the registry server on a fresh store (or uses `--url`), creates an experiment and
+//! Starts the registry server on a fresh store (`--replicas N`: N servers sharing it, each
+//! request going to the next in turn; or uses `--url`, a comma-separated list of servers of one
+//! store), creates an experiment and
 //! one run per writer, then `--writers` concurrent clients log for `--seconds` as training
 //! scripts do: `runs/log-batch` (`--batch` metrics over five keys, with a param and tags every
 //! fourth batch), `runs/log-metric`, `runs/log-parameter` and `runs/set-tag`. Values are
@@ -16,8 +18,8 @@
 //! failed request.
 //!
 //! ```text
-//! server_load [--server BIN | --url URL] [--writers 64] [--seconds 60] [--batch 20]
-//!             [--readers 0] [--out FILE]
+//! server_load [--server BIN [--replicas 1] | --url URL[,URL…]] [--writers 64] [--seconds 60]
+//!             [--batch 20] [--readers 0] [--out FILE]
 //! ```
 //! `--server` defaults to `$RAGASENSE_SERVER_BIN`, else `$CARGO_TARGET_DIR/release/registry-server`.
 
@@ -31,8 +33,8 @@ use raga_bench::{Flags, XorShift, percentile, write_json};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-const USAGE: &str = "server_load [--server BIN | --url URL] [--writers 64] [--seconds 60] [--batch 20] \
-                     [--readers 0] [--out FILE]";
+const USAGE: &str = "server_load [--server BIN [--replicas 1] | --url URL[,URL…]] [--writers 64] [--seconds 60] \
+                     [--batch 20] [--readers 0] [--out FILE]";
 /// The keys `log-batch` spreads its metrics over.
 const BATCH_KEYS: [&str; 5] = ["loss", "accuracy", "lr", "grad_norm", "val/loss"];
 /// The key of single `log-metric` calls.
@@ -42,6 +44,7 @@ const SINGLE_KEY: &str = "throughput";
 struct Options {
     server: std::path::PathBuf,
     url: Option<String>,
+    replicas: usize,
     writers: usize,
     seconds: f64,
     batch: usize,
@@ -51,12 +54,13 @@ struct Options {
 
 fn options() -> Result<Options> {
     let flags = Flags::parse(
-        &["--server", "--url", "--writers", "--seconds", "--batch", "--readers", "--out"],
+        &["--server", "--url", "--replicas", "--writers", "--seconds", "--batch", "--readers", "--out"],
         USAGE,
     )?;
     let o = Options {
         server: server::binary(flags.get("--server")),
         url: flags.get("--url"),
+        replicas: flags.parse_or("--replicas", 1)?,
         writers: flags.parse_or("--writers", 64)?,
         seconds: flags.parse_or("--seconds", 60.0)?,
         batch: flags.parse_or("--batch", 20)?,
@@ -64,8 +68,30 @@ fn options() -> Result<Options> {
         out: flags.get("--out").unwrap_or_else(|| "target/bench/load.json".into()).into(),
     };
     ensure!(o.writers >= 1 && o.seconds > 0.0, "--writers and --seconds must be positive");
+    ensure!((1..=16).contains(&o.replicas), "--replicas must be 1 to 16");
     ensure!((1..=1000).contains(&o.batch), "--batch must be 1 to 1000 (MLflow's limit)");
     Ok(o)
+}
+
+/// The API roots of the servers under test; each [`Apis::next`] is the next one in turn,
+/// as a round-robin load balancer would send it.
+#[derive(Debug, Clone)]
+struct Apis {
+    roots: Arc<[Arc<str>]>,
+    turn: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Apis {
+    fn new(bases: &[String]) -> Self {
+        let roots =
+            bases.iter().map(|b| Arc::from(format!("{}/api/2.0/mlflow", b.trim_end_matches('/')))).collect();
+        Self { roots, turn: Arc::default() }
+    }
+
+    fn next(&self) -> Arc<str> {
+        let i = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.roots[i % self.roots.len()].clone()
+    }
 }
 
 /// One logged metric point.
@@ -196,7 +222,7 @@ struct Logged {
 
 async fn writer(
     client: reqwest::Client,
-    api: Arc<str>,
+    apis: Apis,
     run_id: String,
     index: usize,
     batch: usize,
@@ -213,6 +239,7 @@ async fn writer(
     let mut i = 0u64;
     while Instant::now() < deadline {
         i += 1;
+        let api = apis.next();
         match i % 8 {
             0 | 2 | 4 | 6 => {
                 let points: Vec<Point> =
@@ -279,7 +306,7 @@ async fn writer(
 /// Searches and history reads while the writers run.
 async fn reader(
     client: reqwest::Client,
-    api: Arc<str>,
+    apis: Apis,
     experiment: String,
     runs: Arc<Vec<String>>,
     index: usize,
@@ -288,12 +315,12 @@ async fn reader(
     let mut tally = Tally::default();
     let mut rng = XorShift::new(1000 + index as u64);
     while Instant::now() < deadline {
-        let req = client.post(format!("{api}/runs/search")).json(&json!({
+        let req = client.post(format!("{}/runs/search", apis.next())).json(&json!({
             "experiment_ids": [experiment], "max_results": 50, "order_by": ["metrics.loss DESC"],
         }));
         tally.send("runs/search", req).await;
         let run = &runs[rng.below(runs.len() as u64) as usize];
-        let req = client.get(format!("{api}/metrics/get-history")).query(&[
+        let req = client.get(format!("{}/metrics/get-history", apis.next())).query(&[
             ("run_id", run.as_str()),
             ("metric_key", "loss"),
             ("max_results", "200"),
@@ -362,7 +389,8 @@ struct Check {
 }
 
 /// Compares what one writer had acknowledged with what the server returns.
-async fn check_run(client: reqwest::Client, api: Arc<str>, logged: Arc<Logged>) -> Result<Check> {
+async fn check_run(client: reqwest::Client, apis: Apis, logged: Arc<Logged>) -> Result<Check> {
+    let api = apis.next();
     let mut check = Check {
         acknowledged: logged.acked.len() as u64,
         params_acknowledged: logged.params.len() as u64,
@@ -421,6 +449,7 @@ async fn check_run(client: reqwest::Client, api: Arc<str>, logged: Arc<Logged>) 
 
 #[derive(Debug, Serialize)]
 struct Report {
+    replicas: usize,
     writers: usize,
     readers: usize,
     seconds: f64,
@@ -445,17 +474,23 @@ struct Report {
 async fn main() -> Result<()> {
     let o = options()?;
     let tmp = std::env::temp_dir().join(format!("ragasense-bench-load-{}", std::process::id()));
-    let (spawned, base) = match &o.url {
-        Some(url) => (None, url.trim_end_matches('/').to_string()),
+    let (spawned, bases): (Vec<Server>, Vec<String>) = match &o.url {
+        Some(urls) => (Vec::new(), urls.split(',').map(|u| u.trim().to_string()).collect()),
         None => {
             let _ = std::fs::remove_dir_all(&tmp);
-            let s = Server::start(&o.server, &Store::in_dir(&tmp)?)?;
-            eprintln!("bench: {} at {} (store {})", o.server.display(), s.url, tmp.display());
-            let url = s.url.clone();
-            (Some(s), url)
+            let store = Store::in_dir(&tmp)?;
+            let mut servers = Vec::new();
+            for _ in 0..o.replicas {
+                let s = Server::start(&o.server, &store)?;
+                eprintln!("bench: {} at {} (store {})", o.server.display(), s.url, tmp.display());
+                servers.push(s);
+            }
+            let urls = servers.iter().map(|s| s.url.clone()).collect();
+            (servers, urls)
         }
     };
-    let api: Arc<str> = format!("{base}/api/2.0/mlflow").into();
+    let apis = Apis::new(&bases);
+    let api = apis.next();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(o.writers + o.readers)
         .timeout(Duration::from_secs(120))
@@ -491,11 +526,11 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(o.seconds);
     let writers: Vec<_> = (0..o.writers)
-        .map(|w| tokio::spawn(writer(client.clone(), api.clone(), runs[w].clone(), w, o.batch, deadline)))
+        .map(|w| tokio::spawn(writer(client.clone(), apis.clone(), runs[w].clone(), w, o.batch, deadline)))
         .collect();
     let readers: Vec<_> = (0..o.readers)
         .map(|r| {
-            tokio::spawn(reader(client.clone(), api.clone(), experiment.clone(), runs.clone(), r, deadline))
+            tokio::spawn(reader(client.clone(), apis.clone(), experiment.clone(), runs.clone(), r, deadline))
         })
         .collect();
     let mut logged = Vec::with_capacity(o.writers);
@@ -515,7 +550,7 @@ async fn main() -> Result<()> {
     eprintln!("bench: reading every run's metrics, params and tags back …");
     let checks: Vec<_> = logged
         .into_iter()
-        .map(|l| tokio::spawn(check_run(client.clone(), api.clone(), Arc::new(l))))
+        .map(|l| tokio::spawn(check_run(client.clone(), apis.clone(), Arc::new(l))))
         .collect();
     let mut check = Check::default();
     for c in checks {
@@ -547,6 +582,7 @@ async fn main() -> Result<()> {
     let mut first_errors = writes.first_errors.clone();
     first_errors.extend(reads.first_errors.iter().cloned());
     let report = Report {
+        replicas: bases.len(),
         writers: o.writers,
         readers: o.readers,
         seconds: elapsed,
@@ -567,8 +603,9 @@ async fn main() -> Result<()> {
     };
     let c = &report.check;
     println!(
-        "load: {} writers + {} readers, {:.1} s: {:.0} writes/s ({} write requests), {:.0} metric points/s; \
+        "load: {} replica(s), {} writers + {} readers, {:.1} s: {:.0} writes/s ({} write requests), {:.0} metric points/s; \
          write latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        report.replicas,
         report.writers,
         report.readers,
         report.seconds,

@@ -12,10 +12,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use raga_dsp::FeatureConfig;
-use raga_model::package::{
-    FORMAT, FileEntry, InputSpec, Manifest, Quantization, WEIGHTS_FILE, weights_to_bytes,
-};
-use raga_model::{Classifier, StatsAccumulator, Tradition};
+use raga_model::package::{Manifest, Quantization, weights_to_bytes};
+use raga_model::{Classifier, Tradition};
 use raga_synth::{RAGAS, RenderOptions, Split, clip_seed};
 use raga_train::TrainConfig;
 use raga_train::data::{EpochPlan, Example, epoch_batches};
@@ -99,21 +97,15 @@ fn main() -> Result<()> {
         // Inference on 30 s clips through the same path as `ragasense classify`.
         let model = config.model.init(&device);
         let weights = weights_to_bytes(&model, Quantization::F32)?;
-        let manifest = Manifest {
-            format: FORMAT.into(),
-            name: "bench".into(),
-            labels: RAGAS.iter().map(|r| r.id.to_string()).collect(),
-            traditions: vec![Tradition::Unknown; RAGAS.len()],
-            model: config.model.clone(),
-            input: InputSpec::current(&features_config, config.model.window_frames),
-            features: features_config.clone(),
-            features_version: raga_dsp::FEATURES_VERSION,
-            quantization: Quantization::F32,
-            quantization_detail: String::new(),
-            training: serde_json::json!({}),
-            reference_stats: StatsAccumulator::default().finish(),
-            files: vec![FileEntry::of(WEIGHTS_FILE, &weights)],
-        };
+        let manifest = Manifest::new(
+            "bench",
+            RAGAS.iter().map(|r| r.id.to_string()).collect(),
+            vec![Tradition::Unknown; RAGAS.len()],
+            config.model.clone(),
+            features_config.clone(),
+            Quantization::F32,
+            &weights,
+        );
         let classifier = Classifier::from_package(&manifest.to_json(), weights, &device)?;
         classifier.classify(&examples[0].features, Tradition::Unknown)?; // warm-up (shader compilation)
         let mut infer_ms = Vec::new();

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use burn::prelude::Device;
 use raga_dsp::FeatureConfig;
-use raga_model::package::{FORMAT, FileEntry, InputSpec, WEIGHTS_FILE, weights_to_bytes};
-use raga_model::{Manifest, Quantization, RagaModelConfig, StatsAccumulator, Tradition};
+use raga_model::package::weights_to_bytes;
+use raga_model::{Manifest, Quantization, RagaModelConfig, Tradition};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::args().nth(1).ok_or("usage: fuzz_package_seeds OUT_DIR")?);
@@ -27,23 +27,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let model = config.init(&device);
         for quantization in [Quantization::F32, Quantization::Int8, Quantization::Int4] {
             let weights = weights_to_bytes(&model, quantization)?;
-            let features = FeatureConfig::default();
-            let manifest = Manifest {
-                format: FORMAT.into(),
-                name: "seed".into(),
-                labels: vec!["yaman".into(), "mohanam".into()],
-                traditions: vec![Tradition::Hindustani, Tradition::Carnatic],
-                model: config.clone(),
-                input: InputSpec::current(&features, config.window_frames),
-                features,
-                features_version: raga_dsp::FEATURES_VERSION,
+            let mut manifest = Manifest::new(
+                "seed",
+                vec!["yaman".into(), "mohanam".into()],
+                vec![Tradition::Hindustani, Tradition::Carnatic],
+                config.clone(),
+                FeatureConfig::default(),
                 quantization,
-                quantization_detail: quantization.describe().into(),
-                training: serde_json::json!({"accuracy": 0.5}),
-                reference_stats: StatsAccumulator::default().finish(),
-                files: vec![FileEntry::of(WEIGHTS_FILE, &weights)],
-            }
-            .to_json();
+                &weights,
+            );
+            manifest.training = serde_json::json!({"accuracy": 0.5});
+            let manifest = manifest.to_json();
             let mut framed = u32::try_from(manifest.len())?.to_le_bytes().to_vec();
             framed.extend_from_slice(&manifest);
             framed.extend_from_slice(&weights);

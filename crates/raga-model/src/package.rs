@@ -178,6 +178,36 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The manifest of a package whose only file is `weights` (the network `model` saved with
+    /// `quantization`), for features computed by this build with `features`. Training
+    /// provenance starts empty (`{}`) and the reference statistics are those of no clips: set
+    /// `training` and `reference_stats` before writing it.
+    pub fn new(
+        name: &str,
+        labels: Vec<String>,
+        traditions: Vec<Tradition>,
+        model: RagaModelConfig,
+        features: FeatureConfig,
+        quantization: Quantization,
+        weights: &[u8],
+    ) -> Self {
+        Self {
+            format: FORMAT.to_string(),
+            name: name.to_string(),
+            labels,
+            traditions,
+            input: InputSpec::current(&features, model.window_frames),
+            model,
+            features,
+            features_version: raga_dsp::FEATURES_VERSION,
+            quantization,
+            quantization_detail: quantization.describe().to_string(),
+            training: serde_json::json!({}),
+            reference_stats: crate::StatsAccumulator::default().finish(),
+            files: vec![FileEntry::of(WEIGHTS_FILE, weights)],
+        }
+    }
+
     /// Parses and checks a manifest: the format, the input shapes and the feature version must
     /// be the ones this build computes.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ModelError> {
@@ -390,7 +420,6 @@ mod tests {
     use super::*;
     use crate::input::{ClipFrames, Tradition};
     use crate::model::ModelInput;
-    use crate::stats::StatsAccumulator;
 
     fn tiny_config() -> RagaModelConfig {
         RagaModelConfig::new(3)
@@ -402,22 +431,15 @@ mod tests {
     }
 
     fn manifest(config: &RagaModelConfig, weights: &[u8], quantization: Quantization) -> Manifest {
-        let features = FeatureConfig::default();
-        Manifest {
-            format: FORMAT.into(),
-            name: "test".into(),
-            labels: vec!["yaman".into(), "kalyani".into(), "mohanam".into()],
-            traditions: vec![Tradition::Hindustani, Tradition::Carnatic, Tradition::Carnatic],
-            model: config.clone(),
-            input: InputSpec::current(&features, config.window_frames),
-            features,
-            features_version: raga_dsp::FEATURES_VERSION,
+        Manifest::new(
+            "test",
+            vec!["yaman".into(), "kalyani".into(), "mohanam".into()],
+            vec![Tradition::Hindustani, Tradition::Carnatic, Tradition::Carnatic],
+            config.clone(),
+            FeatureConfig::default(),
             quantization,
-            quantization_detail: quantization.describe().into(),
-            training: serde_json::json!({}),
-            reference_stats: StatsAccumulator::default().finish(),
-            files: vec![FileEntry::of(WEIGHTS_FILE, weights)],
-        }
+            weights,
+        )
     }
 
     fn input(device: &Device, config: &RagaModelConfig) -> ModelInput {

@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use raga_model::package::{
-    FORMAT, FileEntry, InputSpec, MANIFEST_FILE, Manifest, WEIGHTS_FILE, load_weights, weights_to_bytes,
-};
+use raga_model::package::{MANIFEST_FILE, Manifest, WEIGHTS_FILE, load_weights, weights_to_bytes};
 use raga_model::{FeatureStats, Quantization};
 
 use crate::run::{RunConfig, RunSummary, read_json};
@@ -46,21 +44,19 @@ pub fn package_run(
         "test_accuracy": summary.as_ref().map(|s| s.report.accuracy),
         "test_macro_f1": summary.as_ref().map(|s| s.report.macro_f1),
     });
-    let manifest = Manifest {
-        format: FORMAT.to_string(),
-        name: name.to_string(),
-        labels: config.labels.clone(),
-        traditions: config.traditions.clone(),
-        model: train.model.clone(),
-        input: InputSpec::current(&config.features, train.model.window_frames),
-        features: config.features.clone(),
-        features_version: config.features_version,
+    let mut manifest = Manifest::new(
+        name,
+        config.labels.clone(),
+        config.traditions.clone(),
+        train.model.clone(),
+        config.features.clone(),
         quantization,
-        quantization_detail: quantization.describe().to_string(),
-        training,
-        reference_stats: stats,
-        files: vec![FileEntry::of(WEIGHTS_FILE, &weights)],
-    };
+        &weights,
+    );
+    manifest.training = training;
+    manifest.reference_stats = stats;
+    // The version of the features the run was trained on (checked against this build below).
+    manifest.features_version = config.features_version;
     // Check what we are about to write with the same code that will read it.
     let manifest_bytes = manifest.to_json();
     Manifest::from_json(&manifest_bytes)?;

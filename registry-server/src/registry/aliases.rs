@@ -58,7 +58,7 @@ pub(super) async fn set_alias(
 ) -> Result<Json<Value>> {
     let (name, version) = req.name_version()?;
     let alias = required(&req.alias, "alias")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     set_alias_in(&mut tx, name, alias, version, &actor(&headers)).await?;
     tx.commit().await?;
@@ -72,7 +72,7 @@ pub(super) async fn delete_alias(
 ) -> Result<Json<Value>> {
     let name = required(&req.name, "name")?;
     let alias = required(&req.alias, "alias")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     let old: Option<i64> =
         sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")

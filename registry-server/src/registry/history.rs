@@ -60,7 +60,7 @@ pub(super) async fn rollback(
 ) -> Result<Json<Value>> {
     let name = required(&req.name, "name")?;
     let who = actor(&headers);
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     let current: Option<i64> = sqlx::query_scalar(
         "SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = 'Production'",

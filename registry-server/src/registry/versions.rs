@@ -68,7 +68,7 @@ pub(super) async fn create_version(
     }
     let tags = registry_tags(&req.tags)?;
     let now = now_ms();
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     model_row(&mut tx, &name).await?;
     let version: i64 = sqlx::query_scalar("SELECT next_version FROM registered_models WHERE name = ?")
         .bind(&name)
@@ -126,7 +126,7 @@ pub(super) async fn update_version(
     Msg(req): Msg<VersionReq>,
 ) -> Result<Json<Value>> {
     let (name, version) = req.name_version()?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
     if let Some(d) = &req.description {
         sqlx::query(
@@ -149,7 +149,7 @@ pub(super) async fn delete_version(
     Msg(req): Msg<VersionReq>,
 ) -> Result<Json<Value>> {
     let (name, version) = req.name_version()?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
     sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND version = ?")
         .bind(name)
@@ -238,7 +238,7 @@ pub(super) async fn transition_stage(
 ) -> Result<Json<Value>> {
     let (name, version) = req.name_version()?;
     let stage = required(&req.stage, "stage")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     let mv = transition(
         &mut tx,
         name,
@@ -367,7 +367,7 @@ pub(super) async fn set_version_tag(
     let key = validate::name(req.key.as_deref(), "key")?;
     let value = req.value.clone().unwrap_or_default();
     validate::max_len("value", &value, 100_000)?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
     sqlx::query("INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)")
         .bind(name)
@@ -386,7 +386,7 @@ pub(super) async fn delete_version_tag(
 ) -> Result<Json<Value>> {
     let (name, version) = req.name_version()?;
     let key = required(&req.key, "key")?;
-    let mut tx = state.db.write.begin().await?;
+    let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
     let done = sqlx::query("DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?")
         .bind(name)

@@ -244,7 +244,7 @@ pub(crate) fn json_text(body: String) -> Response {
 /// triggers drop a row whenever a later write changes what it renders). One fill at a time;
 /// a search that finds one running leaves its runs to the next search.
 pub(crate) fn spawn_cache_fill(state: &AppState, ids: Vec<String>) {
-    let Ok(guard) = state.runs_cache.filling.clone().try_lock_owned() else { return };
+    let Ok(guard) = state.cache_fill.clone().try_lock_owned() else { return };
     let db = state.db.write.clone();
     tokio::spawn(async move {
         let _guard = guard;
@@ -258,7 +258,7 @@ pub(crate) fn spawn_cache_fill(state: &AppState, ids: Vec<String>) {
 }
 
 async fn fill_chunk(db: &sqlx::SqlitePool, ids: &[String]) -> Result<()> {
-    let mut tx = db.begin().await?;
+    let mut tx = db.begin_with(crate::db::BEGIN_WRITE).await?;
     // Runs deleted since the search are simply not found here.
     let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
         "SELECT r.run_uuid, {INFO_JSON_SQL} AS info FROM runs r WHERE r.run_uuid IN ("

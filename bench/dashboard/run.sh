@@ -13,10 +13,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-if [[ -z "${RAGASENSE_SERVER_BIN:-}" ]]; then
-    cargo build -q --release -p registry-server --bin registry-server
-    export RAGASENSE_SERVER_BIN="${CARGO_TARGET_DIR:-$root/target}/release/registry-server"
-fi
+source "$root/bench/lib.sh"
+server_binary
 bash scripts/build-dashboard.sh
 if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
     (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

@@ -15,12 +15,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-if [[ -z "${RAGASENSE_SERVER_BIN:-}" ]]; then
-    echo "bench: cargo build --release -p registry-server" >&2
-    cargo build --release -q -p registry-server
-    export RAGASENSE_SERVER_BIN="${CARGO_TARGET_DIR:-$root/target}/release/registry-server"
-fi
-echo "bench: cargo build --release -p raga-bench --bin server_load" >&2
-cargo build --release -q -p raga-bench --bin server_load
+source "$root/bench/lib.sh"
+server_binary
+server_load="$(bench_binary server_load)"
 echo "bench: machine load before: $(uptime)" >&2
-"${CARGO_TARGET_DIR:-$root/target}/release/server_load" "$@"
+"$server_load" "$@"

@@ -28,19 +28,15 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 
-if [[ -z "${RAGASENSE_SERVER_BIN:-}" ]]; then
-    echo "bench: cargo build --release -p registry-server" >&2
-    cargo build --release -q -p registry-server
-    export RAGASENSE_SERVER_BIN="$target/release/registry-server"
-fi
-echo "bench: cargo build --release -p raga-bench --bin server_load" >&2
-cargo build --release -q -p raga-bench --bin server_load
+source "$root/bench/lib.sh"
+server_binary
+server_load="$(bench_binary server_load)"
 mkdir -p "$target/bench"
 echo "bench: machine load before: $(uptime)" >&2
 
 rate() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["write_requests_per_s"])' "$1"; }
 for n in 1 2; do
-    "$target/release/server_load" --replicas "$n" --writers "$writers" --seconds "$seconds" \
+    "$server_load" --replicas "$n" --writers "$writers" --seconds "$seconds" \
         --out "$target/bench/scale-$n.json"
 done
 one="$(rate "$target/bench/scale-1.json")" two="$(rate "$target/bench/scale-2.json")"

@@ -32,11 +32,8 @@ if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "schemath
     echo "schemathesis==$SCHEMATHESIS_VERSION" > "$stamp"
 fi
 
-if [[ -z "${RAGASENSE_SERVER_BIN:-}" ]]; then
-    echo "bench: cargo build --release -p registry-server" >&2
-    cargo build --release -q -p registry-server
-    RAGASENSE_SERVER_BIN="${CARGO_TARGET_DIR:-$root/target}/release/registry-server"
-fi
+source "$root/bench/lib.sh"
+server_binary
 
 out="$root/target/bench"
 mkdir -p "$out"

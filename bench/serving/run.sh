@@ -12,11 +12,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
-if [[ -z "${RAGASENSE_SERVER_BIN:-}" ]]; then
-    echo "bench: cargo build --release -p registry-server" >&2
-    cargo build --release -q -p registry-server
-    export RAGASENSE_SERVER_BIN="${CARGO_TARGET_DIR:-$root/target}/release/registry-server"
-fi
+source "$root/bench/lib.sh"
+server_binary
 
 benches="${BENCHES:-serving_telemetry serving_invocations}"
 ran=0

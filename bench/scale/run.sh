@@ -17,7 +17,6 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-target="${CARGO_TARGET_DIR:-$root/target}"
 
 writers=64 seconds=30
 while [[ $# -gt 0 ]]; do

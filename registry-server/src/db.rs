@@ -39,10 +39,11 @@ pub fn sqlite_path(uri: &str) -> Result<PathBuf> {
 /// write, and when another process (a second server replica on the same file) has written
 /// since the transaction's first read, SQLite fails that upgrade at once with "database is
 /// locked" instead of waiting. Inside one process nothing changes: there is one writer.
-pub const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 impl Db {
-    /// Starts a write transaction on the writer connection (see [`BEGIN_WRITE`]).
+    /// Starts a write transaction on the writer connection, with `BEGIN IMMEDIATE` (why: see
+    /// `BEGIN_WRITE`). Every write transaction of the server starts here.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
         Ok(self.write.begin_with(BEGIN_WRITE).await?)
     }

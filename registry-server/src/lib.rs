@@ -124,7 +124,7 @@ impl AppState {
     /// Opens the store and artifact destination.
     pub async fn open(db_path: &std::path::Path, artifacts: &str, settings: Settings) -> Result<Self, Error> {
         let db = Db::open(db_path).await?;
-        let metric_writer = Arc::new(runs::MetricWriter::start(db.write.clone()));
+        let metric_writer = Arc::new(runs::MetricWriter::start(db.clone()));
         let metrics = Arc::new(metrics::Metrics::new());
         metrics.watch_db(&db).map_err(Error::internal)?;
         let serving = Arc::new(serving::Serving::new(&settings.serve_model, settings.serve_batching));

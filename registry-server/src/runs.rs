@@ -446,7 +446,7 @@ struct MetricJob {
 
 impl MetricWriter {
     /// Starts the writer task on the current runtime.
-    pub fn start(pool: sqlx::SqlitePool) -> Self {
+    pub fn start(db: crate::db::Db) -> Self {
         let (jobs, mut rx) = tokio::sync::mpsc::channel::<MetricJob>(4096);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(256);
@@ -458,13 +458,13 @@ impl MetricWriter {
                         Err(_) => break,
                     }
                 }
-                let outcome = Self::write_batch(&pool, &batch).await;
+                let outcome = Self::write_batch(&db, &batch).await;
                 for job in batch.drain(..) {
                     let result = match &outcome {
                         Ok(()) => Ok(()),
                         // Retry alone so that one bad row does not fail its neighbours.
                         Err(_) => insert_metric(&job.run_id, &job.metric)
-                            .execute(&pool)
+                            .execute(&db.write)
                             .await
                             .map(|_| ())
                             .map_err(Error::from),
@@ -476,12 +476,12 @@ impl MetricWriter {
         Self { jobs }
     }
 
-    async fn write_batch(pool: &sqlx::SqlitePool, batch: &[MetricJob]) -> Result<()> {
+    async fn write_batch(db: &crate::db::Db, batch: &[MetricJob]) -> Result<()> {
         if let [job] = batch {
-            insert_metric(&job.run_id, &job.metric).execute(pool).await?;
+            insert_metric(&job.run_id, &job.metric).execute(&db.write).await?;
             return Ok(());
         }
-        let mut tx = pool.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = db.begin().await?;
         for job in batch {
             insert_metric(&job.run_id, &job.metric).execute(&mut *tx).await?;
         }

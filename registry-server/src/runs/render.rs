@@ -245,7 +245,7 @@ pub(crate) fn json_text(body: String) -> Response {
 /// a search that finds one running leaves its runs to the next search.
 pub(crate) fn spawn_cache_fill(state: &AppState, ids: Vec<String>) {
     let Ok(guard) = state.cache_fill.clone().try_lock_owned() else { return };
-    let db = state.db.write.clone();
+    let db = state.db.clone();
     tokio::spawn(async move {
         let _guard = guard;
         for chunk in ids.chunks(IN_CHUNK) {
@@ -257,8 +257,8 @@ pub(crate) fn spawn_cache_fill(state: &AppState, ids: Vec<String>) {
     });
 }
 
-async fn fill_chunk(db: &sqlx::SqlitePool, ids: &[String]) -> Result<()> {
-    let mut tx = db.begin_with(crate::db::BEGIN_WRITE).await?;
+async fn fill_chunk(db: &crate::db::Db, ids: &[String]) -> Result<()> {
+    let mut tx = db.begin().await?;
     // Runs deleted since the search are simply not found here.
     let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
         "SELECT r.run_uuid, {INFO_JSON_SQL} AS info FROM runs r WHERE r.run_uuid IN ("

@@ -7,9 +7,10 @@ cd "$root"
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # System packages: lavapipe (Vulkan on the CPU) for wgpu, Chromium for browser tests,
-# sox/espeak-ng to regenerate fixtures, python3-venv for the reference venvs.
+# sox/espeak-ng to regenerate fixtures, python3-venv for the reference venvs, PostgreSQL
+# for the registry's second backend (the tests start their own cluster on loopback).
 need=()
-for pkg in mesa-vulkan-drivers libvulkan1 chromium chromium-driver python3-venv sox espeak-ng; do
+for pkg in mesa-vulkan-drivers libvulkan1 chromium chromium-driver python3-venv sox espeak-ng postgresql; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
 # wasm32 under Node, the registry server against the official MLflow client (artifacts on
-# disk, then in S3), the fuzz corpus replayed through its checks (in cargo test), the npm
+# disk; then on PostgreSQL with artifacts in S3 and two replicas), the fuzz corpus replayed through its checks (in cargo test), the npm
 # package (browser runtime) in Node and headless Chromium, and the web app and the registry's
 # dashboard in Chromium.
 set -euo pipefail
@@ -31,8 +31,9 @@ log "registry server against the official MLflow client"
 cargo build -p registry-server --bin registry-server
 RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q
 
-log "the same suite on two server replicas sharing one store (round-robin), artifacts in S3 (moto on loopback)"
-RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" bash tests/mlflow/run.sh -q --artifact-store s3 --replicas 2
+log "the same suite on PostgreSQL and S3 (both on loopback), two server replicas taking alternate requests"
+RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
+    bash tests/mlflow/run.sh -q --backend-store postgres --artifact-store s3 --replicas 2
 
 log "npm package ragasense (wasm-pack, size-optimised)"
 bash scripts/build-npm.sh

@@ -131,23 +131,51 @@ pub const ARTIFACT_STORE_FULL: &str =
 
 impl From<sqlx::Error> for Error {
     fn from(err: sqlx::Error) -> Self {
-        // SQLite's primary result code is the low byte of the extended one.
-        let primary = match &err {
-            sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff),
-            _ => None,
-        };
-        match (primary, &err) {
-            // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout, or no connection free in time.
-            (Some(5 | 6), _) | (_, sqlx::Error::PoolTimedOut) => {
+        match Busy::of(&err) {
+            Some(Busy::Locked) => {
                 tracing::warn!(%err, "database busy");
                 Self::Unavailable("the database is busy; nothing was written, retry shortly".into())
             }
-            // SQLITE_FULL.
-            (Some(13), _) => {
+            Some(Busy::Full) => {
                 tracing::error!(%err, "database full");
                 Self::InsufficientStorage("the database's disk is full: nothing was written".into())
             }
-            _ => Self::Internal(format!("database: {err}")),
+            None => Self::Internal(format!("database: {err}")),
+        }
+    }
+}
+
+/// The database failures a client should hear about as such (not as a 500).
+enum Busy {
+    /// Locked, a conflicting transaction, or no connection in time: retry.
+    Locked,
+    /// No space left for the write.
+    Full,
+}
+
+impl Busy {
+    fn of(err: &sqlx::Error) -> Option<Self> {
+        let db = match err {
+            sqlx::Error::PoolTimedOut => return Some(Self::Locked),
+            sqlx::Error::Database(db) => db,
+            _ => return None,
+        };
+        let code = db.code()?;
+        if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+            // SQLSTATEs: serialization failure, deadlock, lock not available, cannot
+            // connect now (the server is starting or shutting down); disk full.
+            return match code.as_ref() {
+                "40001" | "40P01" | "55P03" | "57P03" => Some(Self::Locked),
+                "53100" => Some(Self::Full),
+                _ => None,
+            };
+        }
+        // SQLite's primary result code is the low byte of the extended one:
+        // SQLITE_BUSY / SQLITE_LOCKED after the busy timeout; SQLITE_FULL.
+        match code.parse::<i32>().ok()? & 0xff {
+            5 | 6 => Some(Self::Locked),
+            13 => Some(Self::Full),
+            _ => None,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! `/api/2.0/mlflow/experiments/*`: create, get, get-by-name, search, update, delete,
 //! restore, and experiment tags.
 
+use crate::sql::Builder;
 use axum::routing::{get, post};
 use axum::{Json, Router, extract::State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use crate::AppState;
 use crate::db::now_ms;
@@ -68,7 +69,7 @@ pub fn parse_experiment_id(id: &str) -> Result<i64> {
 pub async fn load(state: &AppState, id: i64) -> Result<Experiment> {
     let row = sqlx::query(
         "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time
-         FROM experiments WHERE experiment_id = ?",
+         FROM experiments WHERE experiment_id = $1",
     )
     .bind(id)
     .fetch_optional(&state.db.read)
@@ -79,7 +80,7 @@ pub async fn load(state: &AppState, id: i64) -> Result<Experiment> {
     Ok(exp)
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Experiment {
+fn from_row(row: &sqlx::any::AnyRow) -> Experiment {
     Experiment {
         experiment_id: row.get::<i64, _>("experiment_id").to_string(),
         name: row.get("name"),
@@ -92,7 +93,7 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Experiment {
 }
 
 async fn tags_of(state: &AppState, id: i64) -> Result<Vec<Tag>> {
-    let rows = sqlx::query("SELECT key, value FROM experiment_tags WHERE experiment_id = ? ORDER BY key")
+    let rows = sqlx::query("SELECT key, value FROM experiment_tags WHERE experiment_id = $1 ORDER BY key")
         .bind(id)
         .fetch_all(&state.db.read)
         .await?;
@@ -130,15 +131,15 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, last_update_time)
-         VALUES (?, '', 'active', ?, ?)",
+         VALUES ($1, '', 'active', $2, $3) RETURNING experiment_id",
     )
     .bind(name)
     .bind(now)
     .bind(now)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await;
-    let id = match inserted {
-        Ok(done) => done.last_insert_rowid(),
+    let id: i64 = match inserted {
+        Ok(row) => row.try_get(0)?,
         Err(e) if is_unique_violation(&e) => {
             return Err(Error::AlreadyExists(format!("Experiment(name={name}) already exists.")));
         }
@@ -148,13 +149,13 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
         Some(loc) => loc.to_string(),
         None => format!("mlflow-artifacts:/{id}"),
     };
-    sqlx::query("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?")
+    sqlx::query("UPDATE experiments SET artifact_location = $1 WHERE experiment_id = $2")
         .bind(&location)
         .bind(id)
         .execute(&mut *tx)
         .await?;
     for (key, value) in &tags {
-        sqlx::query("INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value")
             .bind(id)
             .bind(key)
             .bind(value)
@@ -185,7 +186,7 @@ struct ByNameReq {
 
 async fn get_by_name(State(state): State<AppState>, Msg(req): Msg<ByNameReq>) -> Result<Json<Value>> {
     let name = required(&req.experiment_name, "experiment_name")?;
-    let id: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = ?")
+    let id: Option<i64> = sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE name = $1")
         .bind(name)
         .fetch_optional(&state.db.read)
         .await?;
@@ -243,7 +244,8 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
 
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+    let mut qb = Builder::new(
+        state.db.backend,
         "SELECT e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, e.creation_time, e.last_update_time FROM experiments e WHERE ",
     );
     qb.push(view_type_clause(req.view_type.as_deref(), "e.lifecycle_stage")?);
@@ -320,7 +322,7 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
     qb.push(" OFFSET ");
     qb.push_bind(offset);
 
-    let rows = qb.build().fetch_all(&state.db.read).await?;
+    let rows = qb.build()?.fetch_all(&state.db.read).await?;
     let more = rows.len() as i64 > limit;
     let mut experiments = Vec::new();
     for row in rows.iter().take(limit as usize) {
@@ -347,12 +349,13 @@ async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Resu
     if exp.lifecycle_stage != "active" {
         return Err(Error::InvalidState("Cannot rename a non-active experiment.".into()));
     }
-    let done = sqlx::query("UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?")
-        .bind(new_name)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&state.db.write)
-        .await;
+    let done =
+        sqlx::query("UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3")
+            .bind(new_name)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&state.db.write)
+            .await;
     match done {
         Ok(_) => Ok(Json(json!({}))),
         Err(e) if is_unique_violation(&e) => {
@@ -372,15 +375,17 @@ async fn set_lifecycle(state: &AppState, req: IdReq, to: &str) -> Result<Json<Va
     }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?")
-        .bind(to)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE experiment_id = $3",
+    )
+    .bind(to)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     let deleted_time = if to == "deleted" { Some(now) } else { None };
     let from = if to == "deleted" { "active" } else { "deleted" };
-    sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE experiment_id = ? AND lifecycle_stage = ?")
+    sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3 AND lifecycle_stage = $4")
         .bind(to)
         .bind(deleted_time)
         .bind(id)
@@ -422,7 +427,7 @@ async fn set_tag(State(state): State<AppState>, Msg(req): Msg<SetTagReq>) -> Res
             exp.lifecycle_stage
         )));
     }
-    sqlx::query("INSERT OR REPLACE INTO experiment_tags (experiment_id, key, value) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO experiment_tags (experiment_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (experiment_id, key) DO UPDATE SET value = excluded.value")
         .bind(id)
         .bind(key)
         .bind(value)
@@ -449,7 +454,7 @@ async fn delete_tag(State(state): State<AppState>, Msg(req): Msg<DeleteTagReq>) 
             exp.lifecycle_stage
         )));
     }
-    let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?")
+    let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = $1 AND key = $2")
         .bind(id)
         .bind(key)
         .execute(&state.db.write)

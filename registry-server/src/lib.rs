@@ -24,6 +24,7 @@ pub mod registry;
 pub mod runs;
 pub mod search;
 pub mod serving;
+pub mod sql;
 pub mod telemetry;
 pub mod validate;
 pub mod web;
@@ -121,9 +122,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Opens the store and artifact destination.
+    /// Opens a SQLite store and the artifact destination.
     pub async fn open(db_path: &std::path::Path, artifacts: &str, settings: Settings) -> Result<Self, Error> {
-        let db = Db::open(db_path).await?;
+        Self::connect(&db::StoreUri::Sqlite(db_path.to_path_buf()), artifacts, settings).await
+    }
+
+    /// Connects to the store (SQLite or PostgreSQL) and opens the artifact destination.
+    pub async fn connect(store: &db::StoreUri, artifacts: &str, settings: Settings) -> Result<Self, Error> {
+        let db = Db::connect(store).await?;
         let metric_writer = Arc::new(runs::MetricWriter::start(db.clone()));
         let metrics = Arc::new(metrics::Metrics::new());
         metrics.watch_db(&db).map_err(Error::internal)?;
@@ -291,12 +297,12 @@ async fn json_413(resp: Response) -> Response {
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     use anyhow::Context;
     logging::init(config.log_format);
-    let db_path = db::sqlite_path(&config.backend_store_uri).context("reading --backend-store-uri")?;
+    let store = db::StoreUri::parse(&config.backend_store_uri).context("reading --backend-store-uri")?;
     let mut settings = config.settings();
     settings.alerts = config.alert_config()?;
     let state =
-        AppState::open(&db_path, &config.artifacts_destination, settings).await.with_context(|| {
-            format!("opening the store {} and artifacts {}", db_path.display(), config.artifacts_destination)
+        AppState::connect(&store, &config.artifacts_destination, settings).await.with_context(|| {
+            format!("opening the store {store} and artifacts {}", config.artifacts_destination)
         })?;
     let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
@@ -304,7 +310,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}:{}", config.host, config.port))?;
     let addr = listener.local_addr().context("reading the bound address")?;
     println!("listening on http://{addr}");
-    tracing::info!(store = %db_path.display(), artifacts = %state.artifacts.description(), "registry server ready");
+    tracing::info!(%store, artifacts = %state.artifacts.description(), "registry server ready");
     match &state.settings.web_dir {
         Some(dir) if web::is_built(dir) => tracing::info!(dir = %dir.display(), "serving the web app at /"),
         Some(dir) => tracing::warn!(
@@ -358,7 +364,7 @@ async fn auth_notice(state: &AppState, config: &ServerConfig) {
         Ok(false) => tracing::warn!(
             "auth is on and the store has no admin token yet: create one on this machine with \
              'ragasense token create --name admin --scope admin --backend-store-uri {}'",
-            config.backend_store_uri
+            db::StoreUri::parse(&config.backend_store_uri).map(|s| s.to_string()).unwrap_or_default()
         ),
         Err(err) => tracing::warn!(%err, "could not check the store's tokens"),
     }

@@ -1,12 +1,13 @@
 //! `/api/2.0/mlflow/logged-models*`: MLflow 3's logged models, which `mlflow.<flavor>.log_model`
 //! creates, fills with artifacts through the proxy, and finalizes.
 
+use crate::sql::Builder;
 use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use crate::AppState;
 use crate::db::now_ms;
@@ -37,7 +38,7 @@ const STATUSES: [&str; 4] = [
 
 /// Artifact URI of a logged model, if it exists.
 pub async fn artifact_uri(state: &AppState, model_id: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT artifact_uri FROM logged_models WHERE model_id = ?")
+    Ok(sqlx::query_scalar("SELECT artifact_uri FROM logged_models WHERE model_id = $1")
         .bind(model_id)
         .fetch_optional(&state.db.read)
         .await?)
@@ -46,7 +47,7 @@ pub async fn artifact_uri(state: &AppState, model_id: &str) -> Result<Option<Str
 async fn load(state: &AppState, model_id: &str, allow_deleted: bool) -> Result<Value> {
     let row = sqlx::query(
         "SELECT model_id, experiment_id, name, artifact_uri, status, model_type, source_run_id, status_message,
-                lifecycle_stage, creation_time, last_update_time FROM logged_models WHERE model_id = ?",
+                lifecycle_stage, creation_time, last_update_time FROM logged_models WHERE model_id = $1",
     )
     .bind(model_id)
     .fetch_optional(&state.db.read)
@@ -57,7 +58,7 @@ async fn load(state: &AppState, model_id: &str, allow_deleted: bool) -> Result<V
     let params = key_values(state, "logged_model_params", model_id).await?;
     let metrics: Vec<Value> = sqlx::query(
         "SELECT m.run_uuid, m.key, m.value_bits, m.is_nan, m.timestamp, m.step, m.dataset_name, m.dataset_digest
-         FROM metrics m WHERE m.model_id = ? ORDER BY m.key, m.step",
+         FROM metrics m WHERE m.model_id = $1 ORDER BY m.key, m.step",
     )
     .bind(model_id)
     .fetch_all(&state.db.read)
@@ -135,7 +136,7 @@ async fn upsert_kv(
     let mut tx = state.db.begin().await?;
     for (i, kv) in items.iter().enumerate() {
         let key = validate::name(kv.key.as_deref(), &format!("{what}[{i}].key"))?;
-        sqlx::query(&format!("INSERT OR REPLACE INTO {table} (model_id, key, value) VALUES (?, ?, ?)"))
+        sqlx::query(&format!("INSERT INTO {table} (model_id, key, value) VALUES ($1, $2, $3) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value"))
             .bind(model_id)
             .bind(key)
             .bind(kv.value.clone().unwrap_or_default())
@@ -164,7 +165,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     let now = now_ms();
     sqlx::query(
         "INSERT INTO logged_models (model_id, experiment_id, name, artifact_uri, status, model_type, source_run_id, creation_time, last_update_time)
-         VALUES (?, ?, ?, ?, 'LOGGED_MODEL_PENDING', ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, 'LOGGED_MODEL_PENDING', $5, $6, $7, $8)",
     )
     .bind(&model_id)
     .bind(exp_id)
@@ -219,7 +220,7 @@ async fn finalize(
             )));
         }
     };
-    sqlx::query("UPDATE logged_models SET status = ?, last_update_time = ? WHERE model_id = ?")
+    sqlx::query("UPDATE logged_models SET status = $1, last_update_time = $2 WHERE model_id = $3")
         .bind(&status)
         .bind(now_ms())
         .bind(&model_id)
@@ -234,7 +235,7 @@ async fn delete_model(
 ) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
     sqlx::query(
-        "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = ? WHERE model_id = ?",
+        "UPDATE logged_models SET lifecycle_stage = 'deleted', last_update_time = $1 WHERE model_id = $2",
     )
     .bind(now_ms())
     .bind(&model_id)
@@ -253,7 +254,7 @@ struct TagsReq {
 
 /// `[{key, value}]` rows of a logged model's tags or params table, by key.
 async fn key_values(state: &AppState, table: &str, model_id: &str) -> Result<Vec<Value>> {
-    Ok(sqlx::query(&format!("SELECT key, value FROM {table} WHERE model_id = ? ORDER BY key"))
+    Ok(sqlx::query(&format!("SELECT key, value FROM {table} WHERE model_id = $1 ORDER BY key"))
         .bind(model_id)
         .fetch_all(&state.db.read)
         .await?
@@ -287,7 +288,7 @@ async fn delete_tag(
     UrlPath((model_id, key)): UrlPath<(String, String)>,
 ) -> Result<Json<Value>> {
     load(&state, &model_id, false).await?;
-    let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = ? AND key = ?")
+    let done = sqlx::query("DELETE FROM logged_model_tags WHERE model_id = $1 AND key = $2")
         .bind(&model_id)
         .bind(&key)
         .execute(&state.db.write)
@@ -353,7 +354,8 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let ids = req.experiment_ids.iter().map(|i| parse_experiment_id(i)).collect::<Result<Vec<_>>>()?;
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+    let mut qb = Builder::new(
+        state.db.backend,
         "SELECT model_id FROM logged_models WHERE lifecycle_stage = 'active' AND experiment_id IN (",
     );
     if ids.is_empty() {
@@ -388,7 +390,7 @@ async fn search(State(state): State<AppState>, Msg(req): Msg<SearchReq>) -> Resu
     qb.push_bind(limit + 1);
     qb.push(" OFFSET ");
     qb.push_bind(offset);
-    let found: Vec<String> = qb.build_query_scalar().fetch_all(&state.db.read).await?;
+    let found: Vec<String> = qb.build_query_scalar()?.fetch_all(&state.db.read).await?;
     let more = found.len() as i64 > limit;
     let mut models = Vec::new();
     for id in found.iter().take(limit as usize) {

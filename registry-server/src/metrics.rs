@@ -378,14 +378,14 @@ struct PoolCollector {
 
 impl Collector for PoolCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> std::result::Result<(), std::fmt::Error> {
-        fn size(pool: &sqlx::SqlitePool) -> i64 {
+        fn size(pool: &sqlx::AnyPool) -> i64 {
             i64::from(pool.size())
         }
-        fn idle(pool: &sqlx::SqlitePool) -> i64 {
+        fn idle(pool: &sqlx::AnyPool) -> i64 {
             i64::try_from(pool.num_idle()).unwrap_or(i64::MAX)
         }
         let pools = [("read", &self.db.read), ("write", &self.db.write)];
-        type Read = fn(&sqlx::SqlitePool) -> i64;
+        type Read = fn(&sqlx::AnyPool) -> i64;
         let gauges: [(&str, &str, Read); 2] = [
             ("ragasense_db_pool_connections", "Open connections of the SQLite pool (busy + idle)", size),
             ("ragasense_db_pool_idle_connections", "Idle connections of the SQLite pool", idle),

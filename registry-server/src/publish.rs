@@ -60,7 +60,7 @@ pub(crate) async fn resolve(state: &AppState, name: &str, selector: &Selector) -
         Selector::Stage(stage) => {
             registry::load_model(&mut conn, name).await?;
             sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = ?",
+                "SELECT MAX(version) FROM model_versions WHERE name = $1 AND current_stage = $2",
             )
             .bind(name)
             .bind(*stage)
@@ -174,7 +174,7 @@ async fn rewrite(
 /// Makes sure each listed file is stored and matches its hash, then indexes it.
 async fn index_blobs(state: &AppState, files: &[(String, String)]) -> Result<()> {
     for (hash, path) in files {
-        let known: Option<String> = sqlx::query_scalar("SELECT path FROM published_blobs WHERE sha256 = ?")
+        let known: Option<String> = sqlx::query_scalar("SELECT path FROM published_blobs WHERE sha256 = $1")
             .bind(hash)
             .fetch_optional(&state.db.read)
             .await?;
@@ -192,7 +192,7 @@ async fn index_blobs(state: &AppState, files: &[(String, String)]) -> Result<()>
                 "file '{path}' has sha256 {actual}, but the manifest says {hash}: re-upload the package"
             )));
         }
-        sqlx::query("INSERT OR REPLACE INTO published_blobs (sha256, path, size) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO published_blobs (sha256, path, size) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, size = excluded.size")
             .bind(hash)
             .bind(path)
             .bind(size as i64)
@@ -279,7 +279,7 @@ async fn blob(
     if !is_sha256(&hash) {
         return Err(Error::invalid(format!("'{hash}' is not a sha256 hex digest (64 hex digits)")));
     }
-    let row = sqlx::query("SELECT path FROM published_blobs WHERE sha256 = ?")
+    let row = sqlx::query("SELECT path FROM published_blobs WHERE sha256 = $1")
         .bind(&hash)
         .fetch_optional(&state.db.read)
         .await?

@@ -2,12 +2,13 @@
 //! (`/api/2.0/mlflow/registered-models/*`, `/model-versions/*`), plus RagaSense's
 //! history of every stage/alias change and one-call rollback (`/api/2.0/ragasense/*`).
 
+use crate::sql::Builder;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router, extract::State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use crate::AppState;
 use crate::db::now_ms;
@@ -210,9 +211,9 @@ fn check_model_name(name: &str) -> Result<()> {
 
 // ---- loading ----
 
-async fn model_row(conn: &mut SqliteConnection, name: &str) -> Result<sqlx::sqlite::SqliteRow> {
+async fn model_row(conn: &mut AnyConnection, name: &str) -> Result<sqlx::any::AnyRow> {
     sqlx::query(
-        "SELECT name, creation_time, last_update_time, description FROM registered_models WHERE name = ?",
+        "SELECT name, creation_time, last_update_time, description FROM registered_models WHERE name = $1",
     )
     .bind(name)
     .fetch_optional(&mut *conn)
@@ -220,7 +221,7 @@ async fn model_row(conn: &mut SqliteConnection, name: &str) -> Result<sqlx::sqli
     .ok_or_else(|| Error::not_found(format!("Registered Model with name={name} not found")))
 }
 
-fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> ModelVersion {
+fn version_from_row(row: &sqlx::any::AnyRow) -> ModelVersion {
     ModelVersion {
         name: row.get("name"),
         version: row.get::<i64, _>("version").to_string(),
@@ -242,11 +243,11 @@ fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> ModelVersion {
 const MV_COLUMNS: &str = "v.name, v.version, v.creation_time, v.last_update_time, v.description, v.user_id, v.current_stage, v.source, v.run_id, v.run_link, v.model_id, v.status";
 
 /// Fills tags and aliases of versions.
-async fn decorate(conn: &mut SqliteConnection, versions: &mut [ModelVersion]) -> Result<()> {
+async fn decorate(conn: &mut AnyConnection, versions: &mut [ModelVersion]) -> Result<()> {
     for v in versions.iter_mut() {
         let n: i64 = v.version.parse().unwrap_or(0);
         let rows = sqlx::query(
-            "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key",
+            "SELECT key, value FROM model_version_tags WHERE name = $1 AND version = $2 ORDER BY key",
         )
         .bind(&v.name)
         .bind(n)
@@ -257,7 +258,7 @@ async fn decorate(conn: &mut SqliteConnection, versions: &mut [ModelVersion]) ->
             .map(|r| crate::experiments::Tag { key: r.get("key"), value: r.get("value") })
             .collect();
         v.aliases = sqlx::query_scalar(
-            "SELECT alias FROM registered_model_aliases WHERE name = ? AND version = ? ORDER BY alias",
+            "SELECT alias FROM registered_model_aliases WHERE name = $1 AND version = $2 ORDER BY alias",
         )
         .bind(&v.name)
         .bind(n)
@@ -268,16 +269,15 @@ async fn decorate(conn: &mut SqliteConnection, versions: &mut [ModelVersion]) ->
 }
 
 /// Loads one version with tags and aliases.
-pub async fn load_version(conn: &mut SqliteConnection, name: &str, version: i64) -> Result<ModelVersion> {
-    let row =
-        sqlx::query(&format!("SELECT {MV_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.version = ?"))
-            .bind(name)
-            .bind(version)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or_else(|| {
-                Error::not_found(format!("Model Version (name={name}, version={version}) not found"))
-            })?;
+pub async fn load_version(conn: &mut AnyConnection, name: &str, version: i64) -> Result<ModelVersion> {
+    let row = sqlx::query(&format!(
+        "SELECT {MV_COLUMNS} FROM model_versions v WHERE v.name = $1 AND v.version = $2"
+    ))
+    .bind(name)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| Error::not_found(format!("Model Version (name={name}, version={version}) not found")))?;
     let mut v = [version_from_row(&row)];
     decorate(conn, &mut v).await?;
     let [v] = v;
@@ -285,14 +285,14 @@ pub async fn load_version(conn: &mut SqliteConnection, name: &str, version: i64)
 }
 
 async fn latest_per_stage(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     stages: &[&str],
 ) -> Result<Vec<ModelVersion>> {
     let mut out = Vec::new();
     for stage in stages {
         let row = sqlx::query(&format!(
-            "SELECT {MV_COLUMNS} FROM model_versions v WHERE v.name = ? AND v.current_stage = ? ORDER BY v.version DESC LIMIT 1"
+            "SELECT {MV_COLUMNS} FROM model_versions v WHERE v.name = $1 AND v.current_stage = $2 ORDER BY v.version DESC LIMIT 1"
         ))
         .bind(name)
         .bind(*stage)
@@ -308,10 +308,10 @@ async fn latest_per_stage(
 }
 
 /// Loads a registered model with latest versions, tags and aliases.
-pub async fn load_model(conn: &mut SqliteConnection, name: &str) -> Result<RegisteredModel> {
+pub async fn load_model(conn: &mut AnyConnection, name: &str) -> Result<RegisteredModel> {
     let row = model_row(conn, name).await?;
     let name: String = row.get("name");
-    let tags = sqlx::query("SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key")
+    let tags = sqlx::query("SELECT key, value FROM registered_model_tags WHERE name = $1 ORDER BY key")
         .bind(&name)
         .fetch_all(&mut *conn)
         .await?
@@ -319,7 +319,7 @@ pub async fn load_model(conn: &mut SqliteConnection, name: &str) -> Result<Regis
         .map(|r| crate::experiments::Tag { key: r.get("key"), value: r.get("value") })
         .collect();
     let aliases =
-        sqlx::query("SELECT alias, version FROM registered_model_aliases WHERE name = ? ORDER BY alias")
+        sqlx::query("SELECT alias, version FROM registered_model_aliases WHERE name = $1 ORDER BY alias")
             .bind(&name)
             .fetch_all(&mut *conn)
             .await?
@@ -338,8 +338,8 @@ pub async fn load_model(conn: &mut SqliteConnection, name: &str) -> Result<Regis
     })
 }
 
-async fn touch_model(conn: &mut SqliteConnection, name: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE registered_models SET last_update_time = ? WHERE name = ?")
+async fn touch_model(conn: &mut AnyConnection, name: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE registered_models SET last_update_time = $1 WHERE name = $2")
         .bind(now)
         .bind(name)
         .execute(&mut *conn)
@@ -349,7 +349,7 @@ async fn touch_model(conn: &mut SqliteConnection, name: &str, now: i64) -> Resul
 
 #[allow(clippy::too_many_arguments)]
 async fn record(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     kind: &str,
     version: Option<i64>,
@@ -361,7 +361,7 @@ async fn record(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO registry_history (name, kind, version, alias, from_value, to_value, actor, timestamp, comment)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(name)
     .bind(kind)
@@ -414,7 +414,7 @@ async fn create_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     let inserted = sqlx::query(
-        "INSERT INTO registered_models (name, creation_time, last_update_time, description) VALUES (?, ?, ?, ?)",
+        "INSERT INTO registered_models (name, creation_time, last_update_time, description) VALUES ($1, $2, $3, $4)",
     )
     .bind(name)
     .bind(now)
@@ -430,7 +430,7 @@ async fn create_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
         Err(e) => return Err(e.into()),
     }
     for (k, v) in &tags {
-        sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3)")
             .bind(name)
             .bind(k)
             .bind(v)
@@ -455,7 +455,7 @@ async fn rename_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
     check_model_name(new_name)?;
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
-    let done = sqlx::query("UPDATE registered_models SET name = ?, last_update_time = ? WHERE name = ?")
+    let done = sqlx::query("UPDATE registered_models SET name = $1, last_update_time = $2 WHERE name = $3")
         .bind(new_name)
         .bind(now_ms())
         .bind(name)
@@ -468,7 +468,7 @@ async fn rename_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
         }
         Err(e) => return Err(e.into()),
     }
-    sqlx::query("UPDATE registry_history SET name = ? WHERE name = ?")
+    sqlx::query("UPDATE registry_history SET name = $1 WHERE name = $2")
         .bind(new_name)
         .bind(name)
         .execute(&mut *tx)
@@ -483,7 +483,7 @@ async fn update_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     if let Some(d) = &req.description {
-        sqlx::query("UPDATE registered_models SET description = ?, last_update_time = ? WHERE name = ?")
+        sqlx::query("UPDATE registered_models SET description = $1, last_update_time = $2 WHERE name = $3")
             .bind(d)
             .bind(now_ms())
             .bind(name)
@@ -499,8 +499,8 @@ async fn delete_model(State(state): State<AppState>, Msg(req): Msg<NameReq>) -> 
     let name = required(&req.name, "name")?;
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
-    sqlx::query("DELETE FROM registered_models WHERE name = ?").bind(name).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM registry_history WHERE name = ?").bind(name).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM registered_models WHERE name = $1").bind(name).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM registry_history WHERE name = $1").bind(name).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(Json(json!({})))
 }
@@ -512,7 +512,7 @@ async fn set_model_tag(State(state): State<AppState>, Msg(req): Msg<NameReq>) ->
     validate::max_len("value", &value, 100_000)?;
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
-    sqlx::query("INSERT OR REPLACE INTO registered_model_tags (name, key, value) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO registered_model_tags (name, key, value) VALUES ($1, $2, $3) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value")
         .bind(name)
         .bind(&key)
         .bind(&value)
@@ -528,7 +528,7 @@ async fn delete_model_tag(State(state): State<AppState>, Msg(req): Msg<NameReq>)
     let key = required(&req.key, "key")?;
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
-    let done = sqlx::query("DELETE FROM registered_model_tags WHERE name = ? AND key = ?")
+    let done = sqlx::query("DELETE FROM registered_model_tags WHERE name = $1 AND key = $2")
         .bind(name)
         .bind(key)
         .execute(&mut *tx)
@@ -588,8 +588,8 @@ async fn search_models(State(state): State<AppState>, Msg(req): Msg<SearchReq>) 
     let offset = search::decode_page_token(req.page_token.as_deref())?;
     let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let (filters, prompt_clause) = prompt_split(filters, "registered_model_tags", "pt.name = m.name");
-    let mut qb: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new("SELECT m.name FROM registered_models m WHERE 1 = 1");
+    let mut qb: Builder<'_> =
+        Builder::new(state.db.backend, "SELECT m.name FROM registered_models m WHERE 1 = 1");
     qb.push(prompt_clause);
     for f in &filters {
         qb.push(" AND");
@@ -633,7 +633,7 @@ async fn search_models(State(state): State<AppState>, Msg(req): Msg<SearchReq>) 
     qb.push(" OFFSET ");
     qb.push_bind(offset);
     let mut conn = state.db.read.acquire().await?;
-    let names: Vec<String> = qb.build_query_scalar().fetch_all(&mut *conn).await?;
+    let names: Vec<String> = qb.build_query_scalar()?.fetch_all(&mut *conn).await?;
     let more = names.len() as i64 > limit;
     let mut models = Vec::new();
     for n in names.iter().take(limit as usize) {

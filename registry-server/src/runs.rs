@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
+use crate::sql::Builder;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, extract::State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use crate::AppState;
 use crate::db::now_ms;
@@ -61,11 +62,12 @@ pub struct RunMeta {
 /// Looks a run up (any lifecycle stage). Always from the database, one primary-key read: a
 /// copy kept in this process would go stale when another replica deletes or restores the run.
 pub async fn meta(state: &AppState, run_id: &str) -> Result<RunMeta> {
-    let row = sqlx::query("SELECT experiment_id, lifecycle_stage, artifact_uri FROM runs WHERE run_uuid = ?")
-        .bind(run_id)
-        .fetch_optional(&state.db.read)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+    let row =
+        sqlx::query("SELECT experiment_id, lifecycle_stage, artifact_uri FROM runs WHERE run_uuid = $1")
+            .bind(run_id)
+            .fetch_optional(&state.db.read)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
     Ok(RunMeta {
         experiment_id: row.get("experiment_id"),
         lifecycle_stage: row.get("lifecycle_stage"),
@@ -193,7 +195,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO runs (run_uuid, experiment_id, name, user_id, status, start_time, artifact_uri, lifecycle_stage)
-         VALUES (?, ?, ?, ?, 'RUNNING', ?, ?, 'active')",
+         VALUES ($1, $2, $3, $4, 'RUNNING', $5, $6, 'active')",
     )
     .bind(&run_id)
     .bind(exp_id)
@@ -204,7 +206,7 @@ async fn create(State(state): State<AppState>, Msg(req): Msg<CreateReq>) -> Resu
     .execute(&mut *tx)
     .await?;
     for (k, v) in &tags {
-        sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3)")
             .bind(&run_id)
             .bind(k)
             .bind(v)
@@ -284,26 +286,26 @@ async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Resu
     active(&state, &run_id).await?;
     let mut tx = state.db.begin().await?;
     if let Some(status) = &req.status {
-        sqlx::query("UPDATE runs SET status = ? WHERE run_uuid = ?")
+        sqlx::query("UPDATE runs SET status = $1 WHERE run_uuid = $2")
             .bind(status)
             .bind(&run_id)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(end) = req.end_time {
-        sqlx::query("UPDATE runs SET end_time = ? WHERE run_uuid = ?")
+        sqlx::query("UPDATE runs SET end_time = $1 WHERE run_uuid = $2")
             .bind(end)
             .bind(&run_id)
             .execute(&mut *tx)
             .await?;
     }
     if let Some(name) = req.run_name.as_deref().filter(|n| !n.is_empty()) {
-        sqlx::query("UPDATE runs SET name = ? WHERE run_uuid = ?")
+        sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
             .bind(name)
             .bind(&run_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
             .bind(&run_id)
             .bind(RUN_NAME_TAG)
             .bind(name)
@@ -318,7 +320,7 @@ async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Resu
 async fn set_run_lifecycle(state: &AppState, run_id: &str, to: &str) -> Result<Json<Value>> {
     meta(state, run_id).await?;
     let deleted_time = if to == "deleted" { Some(now_ms()) } else { None };
-    sqlx::query("UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?")
+    sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
         .bind(to)
         .bind(deleted_time)
         .bind(run_id)
@@ -405,10 +407,10 @@ fn check_metric(m: &MetricReq, path: &str) -> Result<NewMetric> {
 fn insert_metric<'q>(
     run_id: &'q str,
     m: &'q NewMetric,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     sqlx::query(
-        "INSERT OR IGNORE INTO metrics (run_uuid, key, value, value_bits, is_nan, timestamp, step, model_id, dataset_name, dataset_digest)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO metrics (run_uuid, key, value, value_bits, is_nan, timestamp, step, model_id, dataset_name, dataset_digest)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING",
     )
     .bind(run_id)
     .bind(&m.key)
@@ -514,13 +516,13 @@ struct ParamReq {
 
 /// Inserts params, refusing to change an existing value (MLflow's rule).
 async fn insert_params(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     run_id: &str,
     params: &[(String, String)],
 ) -> Result<()> {
     for (key, value) in params {
         let existing: Option<String> =
-            sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = ? AND key = ?")
+            sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
                 .bind(run_id)
                 .bind(key)
                 .fetch_optional(&mut *conn)
@@ -533,7 +535,7 @@ async fn insert_params(
                 )));
             }
             None => {
-                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES (?, ?, ?)")
+                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
                     .bind(run_id)
                     .bind(key)
                     .bind(value)
@@ -557,15 +559,15 @@ async fn log_param(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Re
     Ok(Json(json!({})))
 }
 
-async fn upsert_tag(conn: &mut sqlx::SqliteConnection, run_id: &str, key: &str, value: &str) -> Result<()> {
-    sqlx::query("INSERT OR REPLACE INTO tags (run_uuid, key, value) VALUES (?, ?, ?)")
+async fn upsert_tag(conn: &mut sqlx::AnyConnection, run_id: &str, key: &str, value: &str) -> Result<()> {
+    sqlx::query("INSERT INTO tags (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value")
         .bind(run_id)
         .bind(key)
         .bind(value)
         .execute(&mut *conn)
         .await?;
     if key == RUN_NAME_TAG {
-        sqlx::query("UPDATE runs SET name = ? WHERE run_uuid = ?")
+        sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
             .bind(value)
             .bind(run_id)
             .execute(&mut *conn)
@@ -589,7 +591,7 @@ async fn delete_tag(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> R
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
     let key = required(&req.key, "key")?;
     active(&state, &run_id).await?;
-    let done = sqlx::query("DELETE FROM tags WHERE run_uuid = ? AND key = ?")
+    let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
         .bind(&run_id)
         .bind(key)
         .execute(&state.db.write)
@@ -682,12 +684,12 @@ struct InputsReq {
 async fn append_io(state: &AppState, run_id: &str, items: Vec<(&str, Value)>) -> Result<()> {
     let mut tx = state.db.begin().await?;
     let start: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_inputs WHERE run_uuid = ?")
+        sqlx::query_scalar("SELECT COALESCE(MAX(position), -1) + 1 FROM run_inputs WHERE run_uuid = $1")
             .bind(run_id)
             .fetch_one(&mut *tx)
             .await?;
     for (i, (kind, body)) in items.into_iter().enumerate() {
-        sqlx::query("INSERT INTO run_inputs (run_uuid, position, kind, body) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO run_inputs (run_uuid, position, kind, body) VALUES ($1, $2, $3, $4)")
             .bind(run_id)
             .bind(start + i as i64)
             .bind(kind)
@@ -761,7 +763,7 @@ async fn log_model(State(state): State<AppState>, Msg(req): Msg<LogModelReq>) ->
     // MLflow appends the model to the run's `mlflow.log-model.history` tag.
     let mut conn = state.db.write.acquire().await?;
     let old: Option<String> =
-        sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = ? AND key = 'mlflow.log-model.history'")
+        sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = $1 AND key = 'mlflow.log-model.history'")
             .bind(&run_id)
             .fetch_optional(&mut *conn)
             .await?;
@@ -805,7 +807,7 @@ async fn metric_history(State(state): State<AppState>, Msg(req): Msg<HistoryReq>
     let limit = req.max_results.unwrap_or(i64::MAX / 2);
     let mut rows = sqlx::query(
         "SELECT key, value_bits, is_nan, timestamp, step, model_id, dataset_name, dataset_digest FROM metrics
-         WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, rowid LIMIT ? OFFSET ?",
+         WHERE run_uuid = $1 AND key = $2 ORDER BY step, timestamp, rowid LIMIT $3 OFFSET $4",
     )
     .bind(&run_id)
     .bind(&key)

@@ -1,9 +1,9 @@
 //! MLflow's search grammar: `metrics.rmse < 1 AND params.lr = '0.1'`, `order_by` clauses,
 //! and offset page tokens (base64 of `{"offset": N}`), compiled to bound SQL.
 
+use crate::sql::Builder;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::{Error, Result};
 
@@ -78,8 +78,8 @@ impl Op {
             Self::Le => "<=",
             Self::Gt => ">",
             Self::Ge => ">=",
-            Self::Like => "GLOB",
-            Self::ILike => "LIKE",
+            Self::Like => "LIKE",
+            Self::ILike => "ILIKE",
             Self::In => "IN",
             Self::NotIn => "NOT IN",
             Self::IsNull => "IS NULL",
@@ -568,12 +568,7 @@ pub fn page<T: serde::Serialize>(
 
 /// `EXISTS` (or, for `IS [NOT] NULL`, its presence test) over a key/value table such as
 /// tags or params: rows of `table` aliased `t`, tied to the outer row by `join`.
-pub fn push_key_value_filter(
-    qb: &mut QueryBuilder<'_, Sqlite>,
-    table: &str,
-    join: &str,
-    f: &Comparison,
-) -> Result<()> {
+pub fn push_key_value_filter(qb: &mut Builder<'_>, table: &str, join: &str, f: &Comparison) -> Result<()> {
     match f.op {
         Op::IsNull | Op::IsNotNull => {
             qb.push(if f.op == Op::IsNull { " NOT EXISTS" } else { " EXISTS" });
@@ -630,11 +625,7 @@ pub fn like_to_glob(pattern: &str) -> String {
 }
 
 /// Appends `column OP value` for a string comparison (=, !=, LIKE, ILIKE, IN, NOT IN).
-pub fn push_string_comparison(
-    qb: &mut QueryBuilder<'_, Sqlite>,
-    column: &str,
-    cmp: &Comparison,
-) -> Result<()> {
+pub fn push_string_comparison(qb: &mut Builder<'_>, column: &str, cmp: &Comparison) -> Result<()> {
     match (&cmp.op, &cmp.value) {
         (Op::In | Op::NotIn, Literal::List(items)) => {
             qb.push(format!(" {column} {} (", cmp.op.sql()));
@@ -645,8 +636,9 @@ pub fn push_string_comparison(
             qb.push(")");
         }
         (Op::Like, _) => {
-            qb.push(format!(" {column} GLOB "));
-            qb.push_bind(like_to_glob(cmp.string_value()?));
+            let (op, pattern) = qb.backend().case_sensitive_like(cmp.string_value()?);
+            qb.push(format!(" {column} {op} "));
+            qb.push_bind(pattern);
         }
         (Op::ILike, _) => {
             qb.push(format!(" lower({column}) LIKE lower("));

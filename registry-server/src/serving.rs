@@ -100,7 +100,7 @@ impl Serving {
     pub async fn production(&self, state: &AppState) -> Result<Arc<ServedModel>> {
         let name = &self.model_name;
         let version: Option<i64> = sqlx::query_scalar(
-            "SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = 'Production'",
+            "SELECT MAX(version) FROM model_versions WHERE name = $1 AND current_stage = 'Production'",
         )
         .bind(name)
         .fetch_one(&state.db.read)
@@ -135,7 +135,7 @@ impl Serving {
     /// Why there is no Production version, and what to do.
     async fn nothing_to_serve(&self, state: &AppState) -> Error {
         let name = &self.model_name;
-        let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM registered_models WHERE name = ?")
+        let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM registered_models WHERE name = $1")
             .bind(name)
             .fetch_optional(&state.db.read)
             .await;

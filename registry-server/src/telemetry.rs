@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::sql::Builder;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header;
 use axum::routing::get;
@@ -14,8 +15,8 @@ use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Value, json};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::AppState;
 use crate::db::now_ms;
@@ -432,7 +433,8 @@ async fn ingest(
         })
         .collect::<std::result::Result<Vec<_>, serde_json::Error>>()
         .map_err(Error::internal)?;
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+    let mut qb = Builder::new(
+        state.db.backend,
         "INSERT INTO telemetry_events (received_ms, event_id, model, version, backend, client_time_ms,
            features_ms, inference_ms, total_ms, top_label, confidence, tradition, tonic_hz, error,
            input_json, runtime_json) ",
@@ -456,7 +458,7 @@ async fn ingest(
             .push_bind(runtime);
     });
     qb.push(" ON CONFLICT (event_id) DO NOTHING");
-    let accepted = qb.build().execute(&mut *tx).await?.rows_affected();
+    let accepted = qb.build()?.execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
     let duplicates = events.len() as u64 - accepted;
     state.metrics.count_telemetry(accepted, duplicates);
@@ -482,7 +484,8 @@ async fn list(State(state): State<AppState>, Msg(req): Msg<ListRequest>) -> Resu
     let model = required(&req.model, "model")?;
     let max = search::max_results(req.max_results, 100, 1000)?;
     let offset = search::decode_page_token(req.page_token.as_deref())?;
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+    let mut qb = Builder::new(
+        state.db.backend,
         "SELECT received_ms, event_id, model, version, backend, client_time_ms, features_ms,
            inference_ms, total_ms, top_label, confidence, tradition, tonic_hz, error, input_json,
            runtime_json
@@ -497,7 +500,7 @@ async fn list(State(state): State<AppState>, Msg(req): Msg<ListRequest>) -> Resu
     }
     qb.push(" ORDER BY received_ms DESC, id DESC LIMIT ").push_bind(max + 1);
     qb.push(" OFFSET ").push_bind(offset);
-    let rows = qb.build().fetch_all(&state.db.read).await?;
+    let rows = qb.build()?.fetch_all(&state.db.read).await?;
     let more = rows.len() as i64 > max;
     let events = rows.iter().take(max as usize).map(event_from_row).collect::<Result<Vec<_>>>()?;
     let mut body = json!({"events": events});
@@ -507,7 +510,7 @@ async fn list(State(state): State<AppState>, Msg(req): Msg<ListRequest>) -> Resu
     Ok(Json(body))
 }
 
-fn event_from_row(row: &SqliteRow) -> Result<Event> {
+fn event_from_row(row: &AnyRow) -> Result<Event> {
     fn parse<T: DeserializeOwned>(text: Option<String>) -> Result<Option<T>> {
         text.map(|t| serde_json::from_str(&t)).transpose().map_err(Error::internal)
     }

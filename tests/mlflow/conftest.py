@@ -11,6 +11,10 @@ Options:
   --replicas N       run N of our servers on one store (one database, one artifact
                      store) behind a round-robin balancer on loopback, so consecutive
                      requests go to different processes (default: 1)
+  --backend-store postgres
+                     our server keeps its database in PostgreSQL: a throwaway cluster
+                     on loopback (tests/postgres-loopback.sh), one database per store
+                     (default: a SQLite file per store)
 Env:
   RAGASENSE_SERVER_BIN  our binary (default: $CARGO_TARGET_DIR or <repo>/target,
                         then debug/registry-server)
@@ -54,6 +58,8 @@ def pytest_addoption(parser):
                      help="where our server keeps artifacts: a local folder, or S3 (moto on loopback)")
     parser.addoption("--replicas", type=int, default=1,
                      help="our servers sharing one store behind a round-robin balancer")
+    parser.addoption("--backend-store", choices=("sqlite", "postgres"), default="sqlite",
+                     help="our server's database: a SQLite file, or PostgreSQL on loopback")
 
 
 # Set from --artifact-store: "local" or "s3".
@@ -61,11 +67,18 @@ ARTIFACT_STORE = "local"
 # The moto S3 server, started on first use: (process, endpoint URL).
 _S3: tuple[subprocess.Popen, str] | None = None
 S3_BUCKET = "ragasense-test"
+# Set from --backend-store: "sqlite" or "postgres".
+BACKEND_STORE = "sqlite"
+# The PostgreSQL cluster, started on first use: its data folder and base URI.
+_PG: tuple[Path, str] | None = None
+# Store folder → its database URI (a store keeps its database across restarts).
+_STORE_URIS: dict[Path, str] = {}
 
 
 def pytest_configure(config):
-    global ARTIFACT_STORE
+    global ARTIFACT_STORE, BACKEND_STORE
     ARTIFACT_STORE = config.getoption("--artifact-store")
+    BACKEND_STORE = config.getoption("--backend-store")
     config.addinivalue_line(
         "markers", "ours_only: behaviour only our server has (MLflow differs or lacks it)")
 
@@ -93,7 +106,7 @@ def pytest_report_header(config):
     import mlflow
     return (f"server under test: {kind}; mlflow client {mlflow.__version__}; "
             f"artifacts: {config.getoption('--artifact-store')}; "
-            f"replicas: {config.getoption('--replicas')}")
+            f"replicas: {config.getoption('--replicas')}, backend store: {config.getoption('--backend-store')}")
 
 
 def _free_port() -> int:
@@ -149,6 +162,36 @@ def _s3_endpoint() -> str:
     return url
 
 
+def _postgres() -> str:
+    """Starts a PostgreSQL cluster on loopback once per session; its base URI."""
+    global _PG
+    if _PG is not None:
+        return _PG[1]
+    data = Path(tempfile.mkdtemp(prefix="pg-"))
+    script = REPO / "tests" / "postgres-loopback.sh"
+    done = subprocess.run(["bash", str(script), "start", str(data), str(_free_port())],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        pytest.exit(f"could not start PostgreSQL:\n{done.stdout}{done.stderr}", 3)
+    uri = done.stdout.strip().splitlines()[-1]
+    _PG = (data, uri)
+    atexit.register(lambda: subprocess.run(["bash", str(script), "stop", str(data)], capture_output=True))
+    return uri
+
+
+def _store_uri(store: Path) -> str:
+    """The --backend-store-uri of `store`: a SQLite file in it, or a database of its own."""
+    if BACKEND_STORE != "postgres":
+        return f"sqlite:///{store}/db.sqlite"
+    if store not in _STORE_URIS:
+        base = _postgres()
+        database = "store_" + re.sub(r"[^a-z0-9_]", "_", store.name.lower())
+        subprocess.run(["psql", base, "-v", "ON_ERROR_STOP=1", "-qc", f'CREATE DATABASE "{database}"'],
+                       check=True, capture_output=True, timeout=60)
+        _STORE_URIS[store] = base.rsplit("/", 1)[0] + "/" + database
+    return _STORE_URIS[store]
+
+
 def _artifact_args(store: Path) -> tuple[list[str], dict[str, str]]:
     """The --artifacts-destination for a server on `store`, and its environment."""
     env = dict(os.environ)
@@ -166,7 +209,7 @@ def _start_ours(store: Path, log: Path, extra: tuple[str, ...] = ()) -> tuple[su
     out = log.with_name(log.stem + ".stdout")
     artifacts, env = _artifact_args(store)
     cmd = [str(binary), "--port", "0",
-           "--backend-store-uri", f"sqlite:///{store}/db.sqlite", *artifacts, *extra]
+           "--backend-store-uri", _store_uri(store), *artifacts, *extra]
     proc = subprocess.Popen(cmd, stdout=out.open("wb"), stderr=log.open("wb"), env=env,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 30

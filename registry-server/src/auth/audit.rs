@@ -7,14 +7,16 @@
 //!
 //! Route (admin scope): `GET /v1/audit?actor=&route=&method=&status=&since_ms=&until_ms=&max_results=&page_token=`.
 
+use crate::sql::Builder;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{AnyPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AppState;
+use crate::db::{Backend, Db};
 use crate::error::{Error, Result};
 use crate::extract::{Msg, opt_i64, opt_string};
 
@@ -61,7 +63,7 @@ const MAX_BATCH: usize = 256;
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
-    pub fn start(pool: SqlitePool) -> Self {
+    pub fn start(pool: AnyPool) -> Self {
         let (jobs, mut rx) = mpsc::channel::<Job>(4096);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -99,8 +101,10 @@ impl AuditLog {
     }
 }
 
-async fn insert(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<(), sqlx::Error> {
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+async fn insert(pool: &AnyPool, batch: &[Job]) -> Result<()> {
+    // Plain SQL both dialects read alike.
+    let mut qb = Builder::new(
+        Backend::Sqlite,
         "INSERT INTO audit_log (time_ms, actor, token_id, method, route, path, status, details, remote) ",
     );
     qb.push_values(batch, |mut b, job| {
@@ -115,7 +119,8 @@ async fn insert(pool: &SqlitePool, batch: &[Job]) -> std::result::Result<(), sql
             .push_bind(e.details.as_ref().map(Value::to_string))
             .push_bind(&e.remote);
     });
-    qb.build().execute(pool).await.map(|_| ())
+    qb.build()?.execute(pool).await?;
+    Ok(())
 }
 
 /// Filters of `GET /v1/audit`.
@@ -151,7 +156,7 @@ pub struct AuditQuery {
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for a bad page size or token; database errors.
-pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<(Vec<Value>, Option<String>)> {
+pub async fn query(db: &Db, q: &AuditQuery) -> Result<(Vec<Value>, Option<String>)> {
     let limit = q.max_results.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(Error::invalid(format!("'max_results' must be 1 to 1000, got {limit}")));
@@ -164,14 +169,19 @@ pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<(Vec<Value>, Opt
                 .map_err(|_| Error::invalid(format!("'page_token' '{t}' is not one this server gave")))
         })
         .transpose()?;
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
+    let mut qb = Builder::new(
+        db.backend,
         "SELECT id, time_ms, actor, token_id, method, route, path, status, details, remote FROM audit_log WHERE 1 = 1",
     );
     if let Some(actor) = &q.actor {
         qb.push(" AND actor = ").push_bind(actor);
     }
     if let Some(route) = &q.route {
-        qb.push(" AND instr(route, ").push_bind(route).push(") > 0");
+        let find = match db.backend {
+            Backend::Sqlite => " AND instr(route, ",
+            Backend::Postgres => " AND strpos(route, ",
+        };
+        qb.push(find).push_bind(route).push(") > 0");
     }
     if let Some(method) = &q.method {
         qb.push(" AND method = ").push_bind(method.to_ascii_uppercase());
@@ -189,7 +199,7 @@ pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<(Vec<Value>, Opt
         qb.push(" AND id < ").push_bind(before);
     }
     qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
-    let rows = qb.build().fetch_all(pool).await?;
+    let rows = qb.build()?.fetch_all(&db.read).await?;
     let mut events = Vec::with_capacity(rows.len());
     let mut last_id = None;
     for row in rows.iter().take(limit as usize) {
@@ -215,7 +225,7 @@ pub async fn query(pool: &SqlitePool, q: &AuditQuery) -> Result<(Vec<Value>, Opt
 
 /// `GET /v1/audit`.
 pub async fn handler(State(state): State<AppState>, Msg(q): Msg<AuditQuery>) -> Result<Json<Value>> {
-    let (events, next) = query(&state.db.read, &q).await?;
+    let (events, next) = query(&state.db, &q).await?;
     let mut answer = json!({ "events": events });
     if let Some(next) = next {
         answer["next_page_token"] = Value::String(next);

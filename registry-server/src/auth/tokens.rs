@@ -148,7 +148,7 @@ pub async fn create(db: &Db, new: &NewToken, by: &str) -> Result<CreatedToken> {
     };
     sqlx::query(
         "INSERT INTO api_tokens (id, name, token_hash, scopes, models, created_ms, created_by, expires_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&info.id)
     .bind(&info.name)
@@ -167,7 +167,7 @@ fn scope_text(scopes: &[Scope]) -> String {
     scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" ")
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TokenInfo> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<TokenInfo> {
     let scopes: String = row.try_get("scopes")?;
     let models: Option<String> = row.try_get("models")?;
     Ok(TokenInfo {
@@ -196,7 +196,7 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Option<TokenInfo>> {
     }
     let row = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM api_tokens
-          WHERE token_hash = ? AND revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?)"
+          WHERE token_hash = $1 AND revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > $2)"
     ))
     .bind(hash(token))
     .bind(now_ms())
@@ -210,7 +210,7 @@ pub async fn lookup(db: &Db, token: &str) -> Result<Option<TokenInfo>> {
 /// # Errors
 /// Database errors.
 pub async fn touch(db: &Db, id: &str) -> Result<()> {
-    sqlx::query("UPDATE api_tokens SET last_used_ms = ? WHERE id = ?")
+    sqlx::query("UPDATE api_tokens SET last_used_ms = $1 WHERE id = $2")
         .bind(now_ms())
         .bind(id)
         .execute(&db.write)
@@ -236,12 +236,12 @@ pub async fn list(db: &Db, revoked: bool) -> Result<Vec<TokenInfo>> {
 /// # Errors
 /// [`Error::NotFound`] when no token has that id; database errors.
 pub async fn revoke(db: &Db, id: &str) -> Result<TokenInfo> {
-    sqlx::query("UPDATE api_tokens SET revoked_ms = ? WHERE id = ? AND revoked_ms IS NULL")
+    sqlx::query("UPDATE api_tokens SET revoked_ms = $1 WHERE id = $2 AND revoked_ms IS NULL")
         .bind(now_ms())
         .bind(id)
         .execute(&db.write)
         .await?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
         .bind(id)
         .fetch_optional(&db.write)
         .await?
@@ -256,7 +256,7 @@ pub async fn revoke(db: &Db, id: &str) -> Result<TokenInfo> {
 /// Database errors.
 pub async fn has_admin(db: &Db) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM api_tokens WHERE revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?)
+        "SELECT COUNT(*) FROM api_tokens WHERE revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > $1)
            AND (' ' || scopes || ' ') LIKE '% admin %'",
     )
     .bind(now_ms())

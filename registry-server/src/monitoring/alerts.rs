@@ -14,7 +14,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use tokio::sync::mpsc;
 
 use super::analytics::WindowMetrics;
@@ -72,8 +72,8 @@ async fn evaluate(state: &AppState, now: i64, notices: &mpsc::UnboundedSender<No
     let Some(longest) = rules.iter().map(|r| r.window_s).reduce(f64::max) else { return Ok(()) };
     let since = now - (longest * 1000.0) as i64;
     let versions: Vec<(String, i64)> = sqlx::query(
-        "SELECT model, version FROM telemetry_events WHERE received_ms >= ?1
-         UNION SELECT model, version FROM feedback WHERE received_ms >= ?1
+        "SELECT model, version FROM telemetry_events WHERE received_ms >= $1
+         UNION SELECT model, version FROM feedback WHERE received_ms >= $1
          UNION SELECT model, version FROM alerts WHERE state = 'firing'",
     )
     .bind(since)
@@ -120,7 +120,7 @@ async fn judge(
     notices: &mpsc::UnboundedSender<Notice>,
 ) -> Result<()> {
     let open: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM alerts WHERE rule = ? AND model = ? AND version = ? AND state = 'firing'",
+        "SELECT id FROM alerts WHERE rule = $1 AND model = $2 AND version = $3 AND state = 'firing'",
     )
     .bind(&rule.name)
     .bind(model)
@@ -142,7 +142,7 @@ async fn judge(
             let inserted = sqlx::query(
                 "INSERT INTO alerts (rule, model, version, metric, op, threshold, window_s, state, value,
                    last_value, samples, fired_ms, last_eval_ms, message)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 'firing', ?, ?, ?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'firing', $8, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(&rule.name)
             .bind(model)
@@ -170,7 +170,7 @@ async fn judge(
             announce(state, id, "firing", notices).await
         }
         (Some(id), Some((value, samples))) => {
-            sqlx::query("UPDATE alerts SET last_value = ?, samples = ?, last_eval_ms = ? WHERE id = ?")
+            sqlx::query("UPDATE alerts SET last_value = $1, samples = $2, last_eval_ms = $3 WHERE id = $4")
                 .bind(value)
                 .bind(samples as i64)
                 .bind(now)
@@ -181,8 +181,8 @@ async fn judge(
         }
         (Some(id), None) => {
             let resolved = sqlx::query(
-                "UPDATE alerts SET state = 'resolved', resolved_ms = ?, last_eval_ms = ?, last_value = ?
-                 WHERE id = ? AND state = 'firing'",
+                "UPDATE alerts SET state = 'resolved', resolved_ms = $1, last_eval_ms = $2, last_value = $3
+                 WHERE id = $4 AND state = 'firing'",
             )
             .bind(now)
             .bind(now)
@@ -212,7 +212,7 @@ async fn announce(
     if state.monitor.config.webhook.is_none() {
         return Ok(());
     }
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM alerts WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM alerts WHERE id = $1"))
         .bind(id)
         .fetch_one(&state.db.write)
         .await?;
@@ -244,7 +244,7 @@ async fn deliver(state: AppState, mut notices: mpsc::UnboundedReceiver<Notice>) 
             tracing::warn!(alert = notice.id, %outcome, "alert webhook failed");
             state.monitor.metrics.webhook_failures.inc();
         }
-        if let Err(err) = sqlx::query("UPDATE alerts SET webhook_status = ? WHERE id = ?")
+        if let Err(err) = sqlx::query("UPDATE alerts SET webhook_status = $1 WHERE id = $2")
             .bind(&outcome)
             .bind(notice.id)
             .execute(&state.db.write)
@@ -275,7 +275,7 @@ fn short(x: f64) -> String {
 const COLUMNS: &str = "id, rule, model, version, metric, op, threshold, window_s, state, value, last_value, \
                        samples, fired_ms, last_eval_ms, resolved_ms, message, webhook_status";
 
-fn alert_json(r: &SqliteRow) -> Value {
+fn alert_json(r: &AnyRow) -> Value {
     json!({
         "id": r.get::<i64, _>("id").to_string(),
         "rule": r.get::<String, _>("rule"),
@@ -325,8 +325,8 @@ pub async fn list(State(state): State<AppState>, Msg(q): Msg<ListQuery>) -> Resu
     let offset = search::decode_page_token(q.page_token.as_deref())?;
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM alerts
-         WHERE (?1 IS NULL OR model = ?1) AND (?2 IS NULL OR version = ?2) AND (?3 IS NULL OR state = ?3)
-         ORDER BY fired_ms DESC, id DESC LIMIT ?4 OFFSET ?5"
+         WHERE ($1 IS NULL OR model = $1) AND ($2 IS NULL OR version = $2) AND ($3 IS NULL OR state = $3)
+         ORDER BY fired_ms DESC, id DESC LIMIT $4 OFFSET $5"
     ))
     .bind(&q.model)
     .bind(q.version)

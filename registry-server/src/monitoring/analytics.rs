@@ -48,13 +48,13 @@ impl Group {
     }
 }
 
-/// The filter every analytics query shares: `?1` model, `?2` version or NULL, `?3..?4` range
+/// The filter every analytics query shares: `$1` model, `$2` version or NULL, `$3..$4` range
 /// (two spellings, so that with a version SQLite walks the whole (model, version, time) index).
 fn filter(version: Option<i64>) -> &'static str {
     if version.is_some() {
-        "model = ?1 AND version = ?2 AND received_ms >= ?3 AND received_ms < ?4"
+        "model = $1 AND version = $2 AND received_ms >= $3 AND received_ms < $4"
     } else {
-        "model = ?1 AND ?2 IS NULL AND received_ms >= ?3 AND received_ms < ?4"
+        "model = $1 AND $2 IS NULL AND received_ms >= $3 AND received_ms < $4"
     }
 }
 
@@ -84,7 +84,7 @@ struct Traffic {
 }
 
 /// An analytics query with its four shared parameters bound.
-type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// `(version, group key)` → figures.
 type Groups = BTreeMap<(i64, String), Traffic>;
@@ -107,10 +107,12 @@ async fn traffic(
     let mut groups = Groups::new();
     for r in bind(
         &format!(
-            "SELECT version, {key} AS k, count(*) AS n, sum(error IS NOT NULL) AS errors,
-                sum(error IS NULL AND confidence IS NOT NULL) AS answered,
-                avg(CASE WHEN error IS NULL THEN confidence END) AS conf, avg(total_ms) AS mean_ms,
-                max(total_ms) AS max_ms
+            "SELECT version, {key} AS k, count(*) AS n,
+                CAST(sum(CASE WHEN error IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS errors,
+                CAST(sum(CASE WHEN error IS NULL AND confidence IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS answered,
+                CAST(avg(CASE WHEN error IS NULL THEN confidence END) AS DOUBLE PRECISION) AS conf,
+                CAST(avg(total_ms) AS DOUBLE PRECISION) AS mean_ms,
+                CAST(max(total_ms) AS DOUBLE PRECISION) AS max_ms
          FROM telemetry_events WHERE {filter} GROUP BY version, k"
         ),
         model,
@@ -214,7 +216,7 @@ async fn nth_total_ms(
 ) -> Result<Option<f64>> {
     let rank = (n * q).div_ceil(100).max(1);
     let sql = format!(
-        "SELECT total_ms FROM telemetry_events WHERE {} ORDER BY total_ms LIMIT 1 OFFSET ?5",
+        "SELECT total_ms FROM telemetry_events WHERE {} ORDER BY total_ms LIMIT 1 OFFSET $5",
         filter(Some(version))
     );
     Ok(sqlx::query_scalar(&sql)
@@ -238,7 +240,7 @@ async fn feedback(
     let key = group.key();
     let filter = filter(version);
     let sql = format!(
-        "SELECT version, {key} AS k, count(*) AS n, sum(correct) AS correct FROM feedback WHERE {filter}
+        "SELECT version, {key} AS k, count(*) AS n, CAST(sum(correct) AS BIGINT) AS correct FROM feedback WHERE {filter}
          GROUP BY version, k"
     );
     let rows = sqlx::query(&sql)
@@ -267,8 +269,8 @@ async fn inputs(
 ) -> Result<Vec<(i64, raga_model::FeatureStats)>> {
     let rows = sqlx::query(
         "SELECT received_ms, input_json FROM telemetry_events
-         WHERE model = ? AND version = ? AND received_ms >= ? AND received_ms < ? AND input_json IS NOT NULL
-         ORDER BY received_ms DESC LIMIT ?",
+         WHERE model = $1 AND version = $2 AND received_ms >= $3 AND received_ms < $4 AND input_json IS NOT NULL
+         ORDER BY received_ms DESC LIMIT $5",
     )
     .bind(model)
     .bind(version)

@@ -60,7 +60,7 @@ pub async fn post(
         return Err(Error::invalid(format!("true_raga must be at most {MAX_LABEL_LEN} characters")));
     }
     let event =
-        sqlx::query("SELECT model, version, top_label, error FROM telemetry_events WHERE event_id = ?")
+        sqlx::query("SELECT model, version, top_label, error FROM telemetry_events WHERE event_id = $1")
             .bind(&id)
             .fetch_optional(&state.db.read)
             .await?;
@@ -114,7 +114,7 @@ pub async fn post(
     let correct = predicted == truth;
     sqlx::query(
         "INSERT INTO feedback (prediction_id, model, version, predicted, true_label, correct, received_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (prediction_id) DO UPDATE SET
            true_label = excluded.true_label, correct = excluded.correct, received_ms = excluded.received_ms",
     )

@@ -25,7 +25,7 @@ pub(super) fn check_alias(alias: &str) -> Result<()> {
 
 /// Points `alias` at `version`, recording the change.
 pub async fn set_alias_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     alias: &str,
     version: i64,
@@ -34,12 +34,12 @@ pub async fn set_alias_in(
     check_alias(alias)?;
     load_version(conn, name, version).await?;
     let old: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
+        sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
             .bind(name)
             .bind(alias)
             .fetch_optional(&mut *conn)
             .await?;
-    sqlx::query("INSERT OR REPLACE INTO registered_model_aliases (name, alias, version) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO registered_model_aliases (name, alias, version) VALUES ($1, $2, $3) ON CONFLICT (name, alias) DO UPDATE SET version = excluded.version")
         .bind(name)
         .bind(alias)
         .bind(version)
@@ -75,13 +75,13 @@ pub(super) async fn delete_alias(
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     let old: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
+        sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
             .bind(name)
             .bind(alias)
             .fetch_optional(&mut *tx)
             .await?;
     if let Some(old) = old {
-        sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND alias = ?")
+        sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND alias = $2")
             .bind(name)
             .bind(alias)
             .execute(&mut *tx)
@@ -94,9 +94,9 @@ pub(super) async fn delete_alias(
 }
 
 /// Resolves an alias to its version number.
-pub async fn alias_version(conn: &mut SqliteConnection, name: &str, alias: &str) -> Result<i64> {
+pub async fn alias_version(conn: &mut AnyConnection, name: &str, alias: &str) -> Result<i64> {
     model_row(conn, name).await?;
-    sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?")
+    sqlx::query_scalar("SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = $2")
         .bind(name)
         .bind(alias)
         .fetch_optional(&mut *conn)

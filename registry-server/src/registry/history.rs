@@ -12,10 +12,10 @@ pub(super) struct HistoryReq {
 }
 
 /// Loads the history of a model, newest first.
-pub async fn load_history(conn: &mut SqliteConnection, name: &str, limit: i64) -> Result<Vec<HistoryEntry>> {
+pub async fn load_history(conn: &mut AnyConnection, name: &str, limit: i64) -> Result<Vec<HistoryEntry>> {
     let rows = sqlx::query(
         "SELECT id, name, kind, version, alias, from_value, to_value, actor, timestamp, comment
-         FROM registry_history WHERE name = ? ORDER BY id DESC LIMIT ?",
+         FROM registry_history WHERE name = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(name)
     .bind(limit)
@@ -63,7 +63,7 @@ pub(super) async fn rollback(
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, name).await?;
     let current: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(version) FROM model_versions WHERE name = ? AND current_stage = 'Production'",
+        "SELECT MAX(version) FROM model_versions WHERE name = $1 AND current_stage = 'Production'",
     )
     .bind(name)
     .fetch_one(&mut *tx)
@@ -71,7 +71,7 @@ pub(super) async fn rollback(
     // Versions that were promoted to Production, most recent promotion first.
     let promoted: Vec<i64> = sqlx::query_scalar(
         "SELECT version FROM registry_history
-         WHERE name = ? AND kind = 'stage' AND to_value = 'Production' AND version IS NOT NULL
+         WHERE name = $1 AND kind = 'stage' AND to_value = 'Production' AND version IS NOT NULL
          ORDER BY id DESC",
     )
     .bind(name)
@@ -83,7 +83,7 @@ pub(super) async fn rollback(
             continue;
         }
         let exists: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM model_versions WHERE name = ? AND version = ?")
+            sqlx::query_scalar("SELECT version FROM model_versions WHERE name = $1 AND version = $2")
                 .bind(name)
                 .bind(v)
                 .fetch_optional(&mut *tx)
@@ -106,7 +106,7 @@ pub(super) async fn rollback(
     // An alias named after the stage (`@production`, what `ragasense train --promote` sets
     // for browsers) follows the rollback when it pointed at the version rolled back from.
     let alias: Option<i64> = sqlx::query_scalar(
-        "SELECT version FROM registered_model_aliases WHERE name = ? AND alias = 'production'",
+        "SELECT version FROM registered_model_aliases WHERE name = $1 AND alias = 'production'",
     )
     .bind(name)
     .fetch_optional(&mut *tx)

@@ -70,11 +70,11 @@ pub(super) async fn create_version(
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     model_row(&mut tx, &name).await?;
-    let version: i64 = sqlx::query_scalar("SELECT next_version FROM registered_models WHERE name = ?")
+    let version: i64 = sqlx::query_scalar("SELECT next_version FROM registered_models WHERE name = $1")
         .bind(&name)
         .fetch_one(&mut *tx)
         .await?;
-    sqlx::query("UPDATE registered_models SET next_version = ?, last_update_time = ? WHERE name = ?")
+    sqlx::query("UPDATE registered_models SET next_version = $1, last_update_time = $2 WHERE name = $3")
         .bind(version + 1)
         .bind(now)
         .bind(&name)
@@ -83,7 +83,7 @@ pub(super) async fn create_version(
     let user = headers.get("x-ragasense-user").and_then(|v| v.to_str().ok()).map(str::to_string);
     sqlx::query(
         "INSERT INTO model_versions (name, version, creation_time, last_update_time, description, user_id, current_stage, source, run_id, run_link, model_id, status)
-         VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, ?, 'READY')",
+         VALUES ($1, $2, $3, $4, $5, $6, 'None', $7, $8, $9, $10, 'READY')",
     )
     .bind(&name)
     .bind(version)
@@ -98,7 +98,7 @@ pub(super) async fn create_version(
     .execute(&mut *tx)
     .await?;
     for (k, v) in &tags {
-        sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4)")
             .bind(&name)
             .bind(version)
             .bind(k)
@@ -130,7 +130,7 @@ pub(super) async fn update_version(
     load_version(&mut tx, name, version).await?;
     if let Some(d) = &req.description {
         sqlx::query(
-            "UPDATE model_versions SET description = ?, last_update_time = ? WHERE name = ? AND version = ?",
+            "UPDATE model_versions SET description = $1, last_update_time = $2 WHERE name = $3 AND version = $4",
         )
         .bind(d)
         .bind(now_ms())
@@ -151,12 +151,12 @@ pub(super) async fn delete_version(
     let (name, version) = req.name_version()?;
     let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
-    sqlx::query("DELETE FROM registered_model_aliases WHERE name = ? AND version = ?")
+    sqlx::query("DELETE FROM registered_model_aliases WHERE name = $1 AND version = $2")
         .bind(name)
         .bind(version)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM model_versions WHERE name = ? AND version = ?")
+    sqlx::query("DELETE FROM model_versions WHERE name = $1 AND version = $2")
         .bind(name)
         .bind(version)
         .execute(&mut *tx)
@@ -169,7 +169,7 @@ pub(super) async fn delete_version(
 /// Moves a version to a stage, optionally archiving the others in that stage, and records
 /// every move in the history. Returns the updated version.
 pub async fn transition(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &str,
     version: i64,
     stage: &str,
@@ -187,7 +187,7 @@ pub async fn transition(
     let now = now_ms();
     if archive_existing {
         let others: Vec<i64> = sqlx::query_scalar(
-            "SELECT version FROM model_versions WHERE name = ? AND version != ? AND current_stage = ?",
+            "SELECT version FROM model_versions WHERE name = $1 AND version != $2 AND current_stage = $3",
         )
         .bind(name)
         .bind(version)
@@ -195,7 +195,7 @@ pub async fn transition(
         .fetch_all(&mut *conn)
         .await?;
         for other in others {
-            sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_update_time = ? WHERE name = ? AND version = ?")
+            sqlx::query("UPDATE model_versions SET current_stage = 'Archived', last_update_time = $1 WHERE name = $2 AND version = $3")
                 .bind(now)
                 .bind(name)
                 .bind(other)
@@ -207,7 +207,7 @@ pub async fn transition(
         }
     }
     sqlx::query(
-        "UPDATE model_versions SET current_stage = ?, last_update_time = ? WHERE name = ? AND version = ?",
+        "UPDATE model_versions SET current_stage = $1, last_update_time = $2 WHERE name = $3 AND version = $4",
     )
     .bind(stage)
     .bind(now)
@@ -262,8 +262,8 @@ pub(super) async fn search_versions(
     let filters = search::parse_filter(req.filter.as_deref().unwrap_or(""))?;
     let (filters, prompt_clause) =
         prompt_split(filters, "model_version_tags", "pt.name = v.name AND pt.version = v.version");
-    let mut qb: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new(format!("SELECT {MV_COLUMNS} FROM model_versions v WHERE 1 = 1"));
+    let mut qb: Builder<'_> =
+        Builder::new(state.db.backend, format!("SELECT {MV_COLUMNS} FROM model_versions v WHERE 1 = 1"));
     qb.push(prompt_clause);
     for f in &filters {
         qb.push(" AND");
@@ -321,7 +321,7 @@ pub(super) async fn search_versions(
     qb.push(" OFFSET ");
     qb.push_bind(offset);
     let mut conn = state.db.read.acquire().await?;
-    let rows = qb.build().fetch_all(&mut *conn).await?;
+    let rows = qb.build()?.fetch_all(&mut *conn).await?;
     let more = rows.len() as i64 > limit;
     let mut versions: Vec<ModelVersion> = rows.iter().take(limit as usize).map(version_from_row).collect();
     decorate(&mut conn, &mut versions).await?;
@@ -369,7 +369,7 @@ pub(super) async fn set_version_tag(
     validate::max_len("value", &value, 100_000)?;
     let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
-    sqlx::query("INSERT OR REPLACE INTO model_version_tags (name, version, key, value) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO model_version_tags (name, version, key, value) VALUES ($1, $2, $3, $4) ON CONFLICT (name, version, key) DO UPDATE SET value = excluded.value")
         .bind(name)
         .bind(version)
         .bind(&key)
@@ -388,7 +388,7 @@ pub(super) async fn delete_version_tag(
     let key = required(&req.key, "key")?;
     let mut tx = state.db.begin().await?;
     load_version(&mut tx, name, version).await?;
-    let done = sqlx::query("DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?")
+    let done = sqlx::query("DELETE FROM model_version_tags WHERE name = $1 AND version = $2 AND key = $3")
         .bind(name)
         .bind(version)
         .bind(key)

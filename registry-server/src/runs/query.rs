@@ -38,7 +38,7 @@ fn run_column(key: &str) -> Option<(&'static str, bool)> {
 const RUN_ATTRS: &str =
     "['artifact_uri', 'end_time', 'run_id', 'run_name', 'start_time', 'status', 'user_id']";
 
-fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<()> {
+fn push_run_filter(qb: &mut Builder<'_>, f: &Comparison) -> Result<()> {
     match f.entity {
         Entity::Metric => {
             f.expect_ops(&[Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge])?;
@@ -76,10 +76,10 @@ fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<
         }
         Entity::Dataset => {
             f.expect_ops(&[Op::Eq, Op::Ne, Op::Like, Op::ILike, Op::In, Op::NotIn])?;
-            let field = match f.key.as_str() {
-                "name" => "$.dataset.name",
-                "digest" => "$.dataset.digest",
-                "context" => "$.tags[0].value",
+            let field: &[&str] = match f.key.as_str() {
+                "name" => &["dataset", "name"],
+                "digest" => &["dataset", "digest"],
+                "context" => &["tags", "0", "value"],
                 other => {
                     return Err(Error::invalid(format!(
                         "Invalid dataset key '{other}' specified. Valid keys are '{{'name', 'digest', 'context'}}'"
@@ -87,7 +87,8 @@ fn push_run_filter(qb: &mut QueryBuilder<'_, Sqlite>, f: &Comparison) -> Result<
                 }
             };
             qb.push(" EXISTS (SELECT 1 FROM run_inputs i WHERE i.run_uuid = r.run_uuid AND i.kind = 'dataset' AND");
-            search::push_string_comparison(qb, &format!("json_extract(i.body, '{field}')"), f)?;
+            let column = qb.backend().json_text_at("i.body", field);
+            search::push_string_comparison(qb, &column, f)?;
             qb.push(")");
         }
     }
@@ -179,11 +180,16 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
     // OFFSET skips rows before touching the runs table or the cache), then only the page's
     // rows are joined to their info and cached data.
     let outer_order: Vec<String> = (0..keys.len()).map(|j| format!("p.k{j} {}", keys[j].1)).collect();
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
-        "SELECT count(*) AS n, group_concat(p.id || char(29) || coalesce(c.json, char(30) || {INFO_JSON_SQL}), \
-         char(28) ORDER BY {}) AS packed FROM (SELECT r.run_uuid AS id",
-        outer_order.join(", ")
-    ));
+    let backend = state.db.backend;
+    let mut qb = Builder::new(
+        backend,
+        format!(
+            "SELECT count(*) AS n, string_agg(p.id || '\u{1d}' || coalesce(c.json, '\u{1e}' || {}), \
+             '\u{1c}' ORDER BY {}) AS packed FROM (SELECT r.run_uuid AS id",
+            info_json_sql(backend),
+            outer_order.join(", ")
+        ),
+    );
     for (j, (expr, _)) in keys.iter().enumerate() {
         qb.push(format!(", {expr} AS k{j}"));
     }
@@ -218,7 +224,7 @@ pub(super) async fn search(State(state): State<AppState>, Msg(req): Msg<SearchRe
     qb.push(") p JOIN runs r ON r.run_uuid = p.id LEFT JOIN run_json_cache c ON c.run_uuid = p.id");
     let started = std::time::Instant::now();
     let mut conn = state.db.read.acquire().await?;
-    let row = qb.build().fetch_one(&mut *conn).await?;
+    let row = qb.build()?.fetch_one(&mut *conn).await?;
     let n: i64 = row.get("n");
     let packed: Option<String> = row.get("packed");
     let more = n > limit;

@@ -3,13 +3,15 @@
 //! each run's text in `run_json_cache` (filled here in the background, dropped by triggers
 //! on every write that changes it), so a page of cached runs is one short query.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
+
+use crate::db::Backend;
 
 use super::*;
 
 pub(crate) const RUN_COLUMNS: &str = "r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time, r.artifact_uri, r.lifecycle_stage";
 
-pub(crate) fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> RunInfo {
+pub(crate) fn info_from_row(row: &sqlx::any::AnyRow) -> RunInfo {
     let id: String = row.get("run_uuid");
     RunInfo {
         run_uuid: id.clone(),
@@ -27,7 +29,7 @@ pub(crate) fn info_from_row(row: &sqlx::sqlite::SqliteRow) -> RunInfo {
 
 /// A stored metric's value from its `value_bits` and `is_nan` columns: exact, where the REAL
 /// column is not (SQLite stores an integral REAL as an integer, so -0.0 reads back as 0.0).
-pub(crate) fn metric_value(row: &sqlx::sqlite::SqliteRow) -> f64 {
+pub(crate) fn metric_value(row: &sqlx::any::AnyRow) -> f64 {
     if row.get::<i64, _>("is_nan") != 0 {
         f64::NAN
     } else {
@@ -37,10 +39,11 @@ pub(crate) fn metric_value(row: &sqlx::sqlite::SqliteRow) -> f64 {
 
 /// Latest metrics, one row per run: records joined by U+001E, fields by U+001F (metric names
 /// cannot contain control characters). Values travel as their IEEE-754 bits, so nothing is
-/// lost to SQLite's float formatting; [`metrics_json`] renders them in the shortest form.
-pub(crate) const METRICS_SQL: &str =
-    "SELECT run_uuid, group_concat(key || char(31) || CASE WHEN is_nan THEN 'NaN' ELSE value_bits END
-        || char(31) || timestamp || char(31) || step, char(30)) AS items
+/// lost to the database's float formatting; [`metrics_json`] renders them in the shortest
+/// form. (`string_agg` is PostgreSQL's and, since 3.44, SQLite's.)
+pub(crate) const METRICS_SQL: &str = "SELECT run_uuid, string_agg(key || '\u{1f}'
+        || CASE WHEN is_nan = 1 THEN 'NaN' ELSE CAST(value_bits AS TEXT) END
+        || '\u{1f}' || CAST(timestamp AS TEXT) || '\u{1f}' || CAST(step AS TEXT), '\u{1e}') AS items
     FROM latest_metrics WHERE run_uuid IN (";
 
 /// Turns [`METRICS_SQL`] records into MLflow's JSON array of metrics.
@@ -83,9 +86,10 @@ pub(crate) struct DataParts {
 
 /// Loads metrics, params, tags and inputs of runs, as JSON text built by SQLite: one row
 /// per run and table, whatever the number of values.
-pub(crate) async fn load_parts(conn: &mut SqliteConnection, ids: &[String]) -> Result<DataParts> {
+pub(crate) async fn load_parts(conn: &mut AnyConnection, ids: &[String]) -> Result<DataParts> {
     let mut parts = DataParts::default();
-    let (params_sql, tags_sql) = (kv_sql("params"), kv_sql("tags"));
+    let backend = Backend::of(conn);
+    let (params_sql, tags_sql) = (kv_sql(backend, "params"), kv_sql(backend, "tags"));
     // The four tables are read one after the other: concurrent readers only contend for
     // SQLite's allocator mutex and the two cores (measured: slower, not faster). Ids go in
     // chunks of 200, where SQLite's IN lookups are cheapest per id.
@@ -94,11 +98,10 @@ pub(crate) async fn load_parts(conn: &mut SqliteConnection, ids: &[String]) -> R
     let tags = grouped(conn, &tags_sql, ids).await?;
     let mut inputs = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<'_, Sqlite> =
-            QueryBuilder::new("SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (");
+        let mut qb = Builder::new(backend, "SELECT run_uuid, kind, body FROM run_inputs WHERE run_uuid IN (");
         push_list(&mut qb, chunk);
         qb.push(") ORDER BY run_uuid, position");
-        inputs.extend(qb.build().fetch_all(&mut *conn).await?);
+        inputs.extend(qb.build()?.fetch_all(&mut *conn).await?);
     }
     for (id, items) in metrics {
         parts.metrics.insert(id, metrics_json(&items)?);
@@ -114,9 +117,10 @@ pub(crate) async fn load_parts(conn: &mut SqliteConnection, ids: &[String]) -> R
 /// Ids per `IN (…)` list.
 pub(crate) const IN_CHUNK: usize = 200;
 
-pub(crate) fn kv_sql(table: &str) -> String {
+pub(crate) fn kv_sql(backend: Backend, table: &str) -> String {
     format!(
-        "SELECT run_uuid, json_group_array(json_object('key', key, 'value', value)) AS items FROM {table} WHERE run_uuid IN ("
+        "SELECT run_uuid, {} AS items FROM {table} WHERE run_uuid IN (",
+        backend.json_agg_objects("'key', key, 'value', value")
     )
 }
 
@@ -127,19 +131,20 @@ pub(crate) fn kv_sql(table: &str) -> String {
 /// in JSON text) — because sqlx hands every row from SQLite's worker thread to ours through
 /// a channel, and those hand-offs, not the query, dominated a 1000-run search.
 pub(crate) async fn grouped(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     head: &str,
     ids: &[String],
 ) -> Result<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IN_CHUNK) {
-        let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(
-            "SELECT group_concat(run_uuid || char(29) || items, char(28)) AS packed FROM (",
+        let mut qb = Builder::new(
+            Backend::of(conn),
+            "SELECT string_agg(run_uuid || '\u{1d}' || items, '\u{1c}') AS packed FROM (",
         );
         qb.push(head);
         push_list(&mut qb, chunk);
-        qb.push(") GROUP BY run_uuid)");
-        let packed: Option<String> = qb.build().fetch_one(&mut *conn).await?.get("packed");
+        qb.push(") GROUP BY run_uuid) AS g");
+        let packed: Option<String> = qb.build()?.fetch_one(&mut *conn).await?.get("packed");
         for record in packed.iter().flat_map(|p| p.split('\u{1c}')) {
             let (id, items) = record
                 .split_once('\u{1d}')
@@ -150,20 +155,24 @@ pub(crate) async fn grouped(
     Ok(out)
 }
 
-pub(crate) fn push_list(qb: &mut QueryBuilder<'_, Sqlite>, ids: &[String]) {
+pub(crate) fn push_list(qb: &mut Builder<'_>, ids: &[String]) {
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(id.clone());
     }
 }
 
-/// `RunInfo` rendered by SQLite, field for field what [`RunInfo`] serializes to.
-pub(crate) const INFO_JSON_SQL: &str = "CASE WHEN r.end_time IS NULL THEN json_object('run_uuid', r.run_uuid, 'run_id', r.run_uuid,
-    'run_name', r.name, 'experiment_id', CAST(r.experiment_id AS TEXT), 'user_id', r.user_id, 'status', r.status,
-    'start_time', r.start_time, 'artifact_uri', r.artifact_uri, 'lifecycle_stage', r.lifecycle_stage)
-  ELSE json_object('run_uuid', r.run_uuid, 'run_id', r.run_uuid,
-    'run_name', r.name, 'experiment_id', CAST(r.experiment_id AS TEXT), 'user_id', r.user_id, 'status', r.status,
-    'start_time', r.start_time, 'end_time', r.end_time, 'artifact_uri', r.artifact_uri, 'lifecycle_stage', r.lifecycle_stage) END";
+/// `RunInfo` rendered by the database, field for field what [`RunInfo`] serializes to.
+pub(crate) fn info_json_sql(backend: Backend) -> String {
+    let head = "'run_uuid', r.run_uuid, 'run_id', r.run_uuid, 'run_name', r.name, \
+        'experiment_id', CAST(r.experiment_id AS TEXT), 'user_id', r.user_id, 'status', r.status, 'start_time', r.start_time";
+    let tail = "'artifact_uri', r.artifact_uri, 'lifecycle_stage', r.lifecycle_stage";
+    format!(
+        "CASE WHEN r.end_time IS NULL THEN {} ELSE {} END",
+        backend.json_object(&format!("{head}, {tail}")),
+        backend.json_object(&format!("{head}, 'end_time', r.end_time, {tail}"))
+    )
+}
 
 /// Appends `{"info":…,"data":{…},"inputs":{…},"outputs":{…}}` for one run.
 pub(crate) fn render_run(out: &mut String, id: &str, info_json: &str, parts: &DataParts) {
@@ -221,7 +230,7 @@ fn render_body(out: &mut String, id: &str, parts: &DataParts) {
 
 /// Loads one run and renders it as JSON text (`Run` in MLflow's protocol).
 pub async fn load(state: &AppState, run_id: &str) -> Result<(RunInfo, String)> {
-    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = ?"))
+    let row = sqlx::query(&format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.run_uuid = $1"))
         .bind(run_id)
         .fetch_optional(&state.db.read)
         .await?
@@ -260,20 +269,20 @@ pub(crate) fn spawn_cache_fill(state: &AppState, ids: Vec<String>) {
 async fn fill_chunk(db: &crate::db::Db, ids: &[String]) -> Result<()> {
     let mut tx = db.begin().await?;
     // Runs deleted since the search are simply not found here.
-    let mut qb: QueryBuilder<'_, Sqlite> = QueryBuilder::new(format!(
-        "SELECT r.run_uuid, {INFO_JSON_SQL} AS info FROM runs r WHERE r.run_uuid IN ("
-    ));
+    let mut qb = Builder::new(
+        db.backend,
+        format!("SELECT r.run_uuid, {} AS info FROM runs r WHERE r.run_uuid IN (", info_json_sql(db.backend)),
+    );
     push_list(&mut qb, ids);
     qb.push(")");
     let infos: Vec<(String, String)> =
-        qb.build().fetch_all(&mut *tx).await?.iter().map(|r| (r.get("run_uuid"), r.get("info"))).collect();
+        qb.build()?.fetch_all(&mut *tx).await?.iter().map(|r| (r.get("run_uuid"), r.get("info"))).collect();
     if infos.is_empty() {
         return Ok(());
     }
     let ids: Vec<String> = infos.iter().map(|(id, _)| id.clone()).collect();
     let parts = load_parts(&mut tx, &ids).await?;
-    let mut qb: QueryBuilder<'_, Sqlite> =
-        QueryBuilder::new("INSERT OR REPLACE INTO run_json_cache (run_uuid, json) VALUES ");
+    let mut qb = Builder::new(db.backend, "INSERT INTO run_json_cache (run_uuid, json) VALUES ");
     let mut rows = qb.separated(", ");
     for (id, info) in &infos {
         let mut json = String::with_capacity(512);
@@ -284,7 +293,8 @@ async fn fill_chunk(db: &crate::db::Db, ids: &[String]) -> Result<()> {
         rows.push_bind_unseparated(json);
         rows.push_unseparated(")");
     }
-    qb.build().execute(&mut *tx).await?;
+    qb.push(" ON CONFLICT (run_uuid) DO UPDATE SET json = excluded.json");
+    qb.build()?.execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use registry_server::auth::tokens;
 use registry_server::client::{CreatedToken, NewToken, RegistryClient, Scope, TokenInfo};
-use registry_server::db::{Db, sqlite_path};
+use registry_server::db::{Db, StoreUri};
 
 /// Arguments of `ragasense token`.
 #[derive(Debug, clap::Args)]
@@ -61,8 +61,8 @@ enum Command {
 pub async fn run(args: Args) -> Result<()> {
     let store = match &args.backend_store_uri {
         Some(uri) => {
-            let path = sqlite_path(uri).with_context(|| format!("reading --backend-store-uri {uri}"))?;
-            Some(Db::open(&path).await.with_context(|| format!("opening the store {}", path.display()))?)
+            let store = StoreUri::parse(uri).context("reading --backend-store-uri")?;
+            Some(Db::connect(&store).await.with_context(|| format!("opening the store {store}"))?)
         }
         None => None,
     };

@@ -23,6 +23,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test --workspace"
 cargo test --workspace
 
+log "the registry server's suites again, each test on a database of its own in PostgreSQL (on loopback)"
+pg_dir="$(mktemp -d /tmp/ragasense-pg.XXXXXX)"
+trap 'bash tests/postgres-loopback.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
+pg_uri="$(bash tests/postgres-loopback.sh start "$pg_dir" "$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')")"
+RAGASENSE_TEST_POSTGRES="$pg_uri" cargo test -p registry-server --tests
+bash tests/postgres-loopback.sh stop "$pg_dir" >/dev/null
+
 log "raga-dsp on wasm32-unknown-unknown (Node)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
     cargo test -p raga-dsp --target wasm32-unknown-unknown --test same_on_wasm

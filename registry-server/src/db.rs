@@ -72,6 +72,15 @@ impl Backend {
         }
     }
 
+    /// The greatest integer not above the non-negative number `expr` (SQLite's `CAST … AS
+    /// INTEGER` truncates; PostgreSQL's rounds).
+    pub fn floor_int(self, expr: &str) -> String {
+        match self {
+            Self::Sqlite => format!("CAST({expr} AS INTEGER)"),
+            Self::Postgres => format!("CAST(floor({expr}) AS BIGINT)"),
+        }
+    }
+
     /// The operator of a case-sensitive `LIKE` with `%` and `_`, and the pattern as that
     /// operator reads it (SQLite's `LIKE` ignores ASCII case, so there it is a `GLOB`).
     pub fn case_sensitive_like(self, pattern: &str) -> (&'static str, String) {

@@ -1,15 +1,18 @@
 //! End-to-end tests of the HTTP API, in-process (`oneshot`) and over real TCP.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use registry_server::{AppState, Settings, app};
+use registry_server::{Settings, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 struct TestApp {
     router: Router,
+    db: registry_server::db::Db,
     _dir: tempfile::TempDir,
 }
 
@@ -27,14 +30,8 @@ impl Reply {
 
 async fn test_app_with(settings: Settings) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = AppState::open(
-        &dir.path().join("mlruns.db"),
-        dir.path().join("artifacts").to_str().expect("utf8 path"),
-        settings,
-    )
-    .await
-    .expect("open state");
-    TestApp { router: app(state), _dir: dir }
+    let state = common::open(dir.path(), settings).await;
+    TestApp { db: state.db.clone(), router: app(state), _dir: dir }
 }
 
 async fn test_app() -> TestApp {
@@ -385,11 +382,9 @@ async fn run_search_filters_order_and_pages() {
     .await;
 }
 
-/// Rows in the search cache (`run_json_cache`), read straight from the store's file.
-async fn cached_runs(dir: &std::path::Path) -> i64 {
-    let url = format!("sqlite://{}?mode=ro", dir.join("mlruns.db").display());
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.expect("open store");
-    sqlx::query_scalar("SELECT count(*) FROM run_json_cache").fetch_one(&mut conn).await.expect("count")
+/// Rows in the search cache (`run_json_cache`), read straight from the store.
+async fn cached_runs(db: &registry_server::db::Db) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM run_json_cache").fetch_one(&db.read).await.expect("count")
 }
 
 /// A search's answer is cached per run; after every kind of write, each run it returns must
@@ -433,7 +428,7 @@ async fn search_stays_current_after_every_kind_of_write() {
         // invalidate a cached row to stay correct.
         for _ in 0..200 {
             app.ok("POST", &format!("{base}/search"), Some(json!({"experiment_ids": ["0"]}))).await;
-            if cached_runs(app._dir.path()).await == 2 {
+            if cached_runs(&app.db).await == 2 {
                 used_cache = true;
                 break;
             }
@@ -1250,13 +1245,7 @@ async fn malformed_urls_and_queries_get_json_errors() {
 async fn over_tcp_with_the_typed_client() {
     use registry_server::client::{RegistryClient, Stage};
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = AppState::open(
-        &dir.path().join("db.sqlite"),
-        dir.path().join("a").to_str().expect("utf8"),
-        Settings::default(),
-    )
-    .await
-    .expect("state");
+    let state = common::open(dir.path(), Settings::default()).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });

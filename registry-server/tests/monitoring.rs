@@ -3,6 +3,8 @@
 //! real webhook listener, which resolves once the shift is gone; feedback with planted
 //! errors fires the online-accuracy alert; the analytics API reports what was sent.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -10,7 +12,7 @@ use axum::routing::post;
 use raga_model::StatsAccumulator;
 use raga_synth::{RAGAS, RenderOptions};
 use registry_server::monitoring::{AlertConfig, rules::Rule};
-use registry_server::{AppState, Settings, app, monitoring};
+use registry_server::{Settings, app, monitoring};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -92,13 +94,7 @@ async fn start(hook: String) -> Server {
         ],
     };
     let settings = Settings { alerts, ..Settings::default() };
-    let state = AppState::open(
-        &dir.path().join("mlruns.db"),
-        dir.path().join("artifacts").to_str().expect("utf8"),
-        settings,
-    )
-    .await
-    .expect("open");
+    let state = common::open(dir.path(), settings).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let router = app(state.clone());

@@ -1,6 +1,8 @@
 //! Operations: `/metrics` (counted by route template, valid text format 0.0.4), `/ready`
 //! good and failing, `/health`, and the binary's JSON log lines.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use axum::Router;
@@ -19,13 +21,7 @@ struct TestApp {
 
 async fn test_app() -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let state = AppState::open(
-        &dir.path().join("mlruns.db"),
-        dir.path().join("artifacts").to_str().expect("utf8 path"),
-        Settings::default(),
-    )
-    .await
-    .expect("open state");
+    let state = common::open(dir.path(), Settings::default()).await;
     TestApp { router: app(state.clone()), state, dir }
 }
 

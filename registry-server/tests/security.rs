@@ -4,6 +4,8 @@
 //! traversal and oversized uploads are refused; and no error body ever shows SQL, a file
 //! path or a stack trace.
 
+mod common;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -39,13 +41,7 @@ async fn secured(tune: impl FnOnce(&mut Settings)) -> Secured {
     let mut settings = Settings::default();
     settings.auth.enabled = true;
     tune(&mut settings);
-    let state = AppState::open(
-        &dir.path().join("mlruns.db"),
-        dir.path().join("artifacts").to_str().expect("utf8 path"),
-        settings,
-    )
-    .await
-    .expect("open state");
+    let state = common::open(dir.path(), settings).await;
     let revoked = tokens::create(
         &state.db,
         &NewToken { name: "gone".into(), scopes: vec![Scope::Admin], models: None, expires_in_days: None },
@@ -61,7 +57,7 @@ async fn secured(tune: impl FnOnce(&mut Settings)) -> Secured {
     )
     .await
     .expect("create");
-    sqlx::query("UPDATE api_tokens SET expires_ms = 1 WHERE id = ?")
+    sqlx::query("UPDATE api_tokens SET expires_ms = 1 WHERE id = $1")
         .bind(&expired.info.id)
         .execute(&state.db.write)
         .await

@@ -1,10 +1,12 @@
 //! The web app at `/`: its files behind the API routes, which keep priority; the API's JSON
 //! 404 for anything else; a page saying how to build the app when there is none.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use registry_server::{AppState, Settings, app};
+use registry_server::{Settings, app};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -24,13 +26,7 @@ async fn get(web_dir: Option<std::path::PathBuf>, method: &str, uri: &str) -> Re
 /// One request to an app with `settings`.
 async fn request(settings: Settings, method: &str, uri: &str) -> Reply {
     let store = tempfile::tempdir().expect("tempdir");
-    let state = AppState::open(
-        &store.path().join("db.sqlite"),
-        store.path().join("artifacts").to_str().expect("utf-8 path"),
-        settings,
-    )
-    .await
-    .expect("open state");
+    let state = common::open(store.path(), settings).await;
     let req = Request::builder().method(method).uri(uri).body(Body::empty()).expect("request");
     let resp = app(state).oneshot(req).await.expect("infallible");
     let header =

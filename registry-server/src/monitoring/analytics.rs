@@ -151,11 +151,10 @@ async fn traffic(
     }
     for r in bind(
         &format!(
-            "SELECT version, {key} AS k, min(CAST(confidence * {CONFIDENCE_BINS} AS INTEGER), {last}) AS bin,
-                count(*) AS n
+            "SELECT version, {key} AS k, {bin} AS bin, count(*) AS n
          FROM telemetry_events WHERE {filter} AND error IS NULL AND confidence IS NOT NULL
          GROUP BY version, k, bin",
-            last = CONFIDENCE_BINS - 1
+            bin = state.db.backend.floor_int(&format!("confidence * {CONFIDENCE_BINS}")),
         ),
         model,
         version,
@@ -164,9 +163,10 @@ async fn traffic(
     .fetch_all(&state.db.read)
     .await?
     {
+        // A confidence of exactly 1 lands in bin 10: the last bin holds it.
         let bin = r.get::<i64, _>("bin").clamp(0, CONFIDENCE_BINS as i64 - 1) as usize;
         if let Some(t) = groups.get_mut(&(r.get("version"), r.get("k"))) {
-            t.histogram[bin] = r.get::<i64, _>("n") as u64;
+            t.histogram[bin] += r.get::<i64, _>("n") as u64;
         }
     }
     for column in ["total_ms", "features_ms", "inference_ms"] {
@@ -177,7 +177,7 @@ async fn traffic(
                SELECT version, {key} AS k, {column} AS v,
                       row_number() OVER (PARTITION BY version, {key} ORDER BY {column}) AS r,
                       count(*) OVER (PARTITION BY version, {key}) AS n
-               FROM telemetry_events WHERE {filter})
+               FROM telemetry_events WHERE {filter}) AS ranked
              WHERE r IN ((n * 50 + 99) / 100, (n * 95 + 99) / 100, (n * 99 + 99) / 100)"
             ),
             model,

@@ -123,7 +123,7 @@ pub async fn post(
     .bind(version)
     .bind(&predicted)
     .bind(&truth)
-    .bind(correct)
+    .bind(i64::from(correct))
     .bind(now_ms())
     .execute(&state.db.write)
     .await?;

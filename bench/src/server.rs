@@ -17,11 +17,14 @@ pub fn binary(flag: Option<String>) -> PathBuf {
     )
 }
 
-/// Where a server keeps its data: the SQLite file, the artifact folder and the log.
+/// Where a server keeps its data: the SQLite file (or another database), the artifact
+/// folder and the log.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// `mlruns.db`.
     pub db: PathBuf,
+    /// A `--backend-store-uri` to use instead of `db` (e.g. `postgresql://…`).
+    pub backend_uri: Option<String>,
     /// The artifact destination.
     pub artifacts: PathBuf,
     /// The server's stderr, appended across restarts.
@@ -35,7 +38,12 @@ impl Store {
     /// `dir` cannot be created.
     pub fn in_dir(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self { db: dir.join("mlruns.db"), artifacts: dir.join("artifacts"), log: dir.join("server.log") })
+        Ok(Self {
+            db: dir.join("mlruns.db"),
+            backend_uri: None,
+            artifacts: dir.join("artifacts"),
+            log: dir.join("server.log"),
+        })
     }
 }
 
@@ -60,7 +68,7 @@ impl Server {
             .with_context(|| format!("opening {}", store.log.display()))?;
         let mut child = Command::new(bin)
             .args(["--port", "0", "--backend-store-uri"])
-            .arg(format!("sqlite:///{}", store.db.display()))
+            .arg(store.backend_uri.clone().unwrap_or_else(|| format!("sqlite:///{}", store.db.display())))
             .arg("--artifacts-destination")
             .arg(&store.artifacts)
             .stdout(Stdio::piped())

@@ -164,12 +164,13 @@ fn redact(uri: &str) -> String {
     }
 }
 
-/// Two pools over one store: a single writer connection per server process (SQLite
-/// serializes writes anyway, and one connection avoids busy retries; on PostgreSQL it keeps
-/// the same contract) and several readers.
+/// Two pools over one store: writers and readers. On SQLite the writer pool is one
+/// connection (SQLite serializes writes anyway, and one connection avoids busy retries); on
+/// PostgreSQL it has several, and the advisory locks of [`Db::begin`] and
+/// [`Db::begin_ingest`] decide what may run side by side.
 #[derive(Debug, Clone)]
 pub struct Db {
-    /// The single-connection pool every write goes through.
+    /// The pool every write goes through.
     pub write: AnyPool,
     /// Pool for read-only queries.
     pub read: AnyPool,
@@ -184,21 +185,41 @@ pub struct Db {
 /// "database is locked" instead of waiting.
 const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
-/// PostgreSQL: the same contract as SQLite's write lock, across every replica: a write
-/// transaction first takes one transaction-scoped advisory lock (released at COMMIT or
-/// ROLLBACK), so the read-then-write steps of the API (next version number, lifecycle
-/// checks, upserts) see no interleaved writer, exactly as on SQLite. Reads never take it.
+/// PostgreSQL: the contract of SQLite's write lock, across every replica, where it matters.
+/// A write transaction first takes one transaction-scoped advisory lock (released at COMMIT
+/// or ROLLBACK): exclusively for the read-then-write steps of the API (next version number,
+/// aliases and stages, lifecycle changes, experiment names), so they see no interleaved
+/// writer, exactly as on SQLite; shared for ingest (metrics, params, tags, telemetry), whose
+/// statements are single-row upserts PostgreSQL makes atomic by itself — so ingest from many
+/// connections and replicas runs in parallel, and never beside an exclusive writer.
+/// Reads never take it.
 const POSTGRES_WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7256347110845)";
+/// Write connections per server process on PostgreSQL.
+const POSTGRES_WRITERS: u32 = 8;
+const POSTGRES_INGEST_LOCK: &str = "SELECT pg_advisory_xact_lock_shared(7256347110845)";
 
 impl Db {
-    /// Starts a write transaction on the writer connection (see `SQLITE_BEGIN_WRITE` and
-    /// `POSTGRES_WRITE_LOCK`). Every write transaction of the server starts here.
+    /// Starts a write transaction that no other write runs beside (see `SQLITE_BEGIN_WRITE`
+    /// and `POSTGRES_WRITE_LOCK`). Every write transaction of the server starts here or in
+    /// [`Db::begin_ingest`].
     pub async fn begin(&self) -> Result<Tx> {
+        self.begin_locked(POSTGRES_WRITE_LOCK).await
+    }
+
+    /// Starts an ingest transaction: logging metrics, params and tags to a run, or storing
+    /// telemetry — inserts and single-row upserts only, whose checks (the run is active, the
+    /// model version exists) other ingest cannot undo. On PostgreSQL these run in parallel
+    /// with each other, never beside a [`Db::begin`] transaction; on SQLite they are the same.
+    pub async fn begin_ingest(&self) -> Result<Tx> {
+        self.begin_locked(POSTGRES_INGEST_LOCK).await
+    }
+
+    async fn begin_locked(&self, postgres_lock: &str) -> Result<Tx> {
         match self.backend {
             Backend::Sqlite => Ok(self.write.begin_with(SQLITE_BEGIN_WRITE).await?),
             Backend::Postgres => {
                 let mut tx = self.write.begin().await?;
-                tx.execute(POSTGRES_WRITE_LOCK).await?;
+                tx.execute(postgres_lock).await?;
                 Ok(tx)
             }
         }
@@ -276,7 +297,7 @@ impl Db {
     async fn open_postgres(uri: &str) -> Result<Self> {
         let options = AnyConnectOptions::from_str(uri)?.disable_statement_logging();
         let write = AnyPoolOptions::new()
-            .max_connections(1)
+            .max_connections(POSTGRES_WRITERS)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())

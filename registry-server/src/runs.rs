@@ -483,7 +483,7 @@ impl MetricWriter {
             insert_metric(&job.run_id, &job.metric).execute(&db.write).await?;
             return Ok(());
         }
-        let mut tx = db.begin().await?;
+        let mut tx = db.begin_ingest().await?;
         for job in batch {
             insert_metric(&job.run_id, &job.metric).execute(&mut *tx).await?;
         }
@@ -521,27 +521,29 @@ async fn insert_params(
     params: &[(String, String)],
 ) -> Result<()> {
     for (key, value) in params {
-        let existing: Option<String> =
-            sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
-                .bind(run_id)
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?;
-        match existing {
-            Some(old) if &old == value => {}
-            Some(old) => {
-                return Err(Error::invalid(format!(
-                    "Changing param values is not allowed. Param with key='{key}' was already logged with value='{old}' for run ID='{run_id}'. Attempted logging new value '{value}'."
-                )));
-            }
-            None => {
-                sqlx::query("INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3)")
-                    .bind(run_id)
-                    .bind(key)
-                    .bind(value)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+        // Insert first, then compare what is stored: two writers logging one key at once
+        // (ingest may run side by side on PostgreSQL) cannot both believe they set it.
+        let inserted = sqlx::query(
+            "INSERT INTO params (run_uuid, key, value) VALUES ($1, $2, $3) ON CONFLICT (run_uuid, key) DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(key)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            continue;
+        }
+        let old: String = sqlx::query_scalar("SELECT value FROM params WHERE run_uuid = $1 AND key = $2")
+            .bind(run_id)
+            .bind(key)
+            .fetch_one(&mut *conn)
+            .await?;
+        if &old != value {
+            return Err(Error::invalid(format!(
+                "Changing param values is not allowed. Param with key='{key}' was already logged with value='{old}' for run ID='{run_id}'. Attempted logging new value '{value}'."
+            )));
         }
     }
     Ok(())
@@ -553,7 +555,7 @@ async fn log_param(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Re
     let value = req.value.clone().unwrap_or_default();
     validate::max_len("Param value", &value, validate::MAX_PARAM_VALUE_LEN)?;
     active(&state, &run_id).await?;
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_ingest().await?;
     insert_params(&mut tx, &run_id, &[(key, value)]).await?;
     tx.commit().await?;
     Ok(Json(json!({})))
@@ -582,8 +584,9 @@ async fn set_tag(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> Resu
     let value = req.value.clone().unwrap_or_default();
     validate::max_len("value", &value, validate::MAX_TAG_VALUE_LEN)?;
     active(&state, &run_id).await?;
-    let mut conn = state.db.write.acquire().await?;
-    upsert_tag(&mut conn, &run_id, &key, &value).await?;
+    let mut tx = state.db.begin_ingest().await?;
+    upsert_tag(&mut tx, &run_id, &key, &value).await?;
+    tx.commit().await?;
     Ok(Json(json!({})))
 }
 
@@ -659,7 +662,11 @@ async fn log_batch(State(state): State<AppState>, Msg(req): Msg<BatchReq>) -> Re
         tags.push((key, value));
     }
     active(&state, &run_id).await?;
-    let mut tx = state.db.begin().await?;
+    // By key, so two batches to one run take their latest-metric rows in the same order (on
+    // PostgreSQL they may run side by side); a key's points keep their order.
+    let mut metrics = metrics;
+    metrics.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut tx = state.db.begin_ingest().await?;
     insert_params(&mut tx, &run_id, &params).await?;
     for m in &metrics {
         insert_metric(&run_id, m).execute(&mut *tx).await?;
@@ -760,8 +767,9 @@ async fn log_model(State(state): State<AppState>, Msg(req): Msg<LogModelReq>) ->
         return Err(Error::invalid(format!("Model json is missing mandatory fields: {missing:?}")));
     }
     active(&state, &run_id).await?;
-    // MLflow appends the model to the run's `mlflow.log-model.history` tag.
-    let mut conn = state.db.write.acquire().await?;
+    // MLflow appends the model to the run's `mlflow.log-model.history` tag: read, then
+    // write, with no other writer between.
+    let mut conn = state.db.begin().await?;
     let old: Option<String> =
         sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = $1 AND key = 'mlflow.log-model.history'")
             .bind(&run_id)
@@ -771,6 +779,7 @@ async fn log_model(State(state): State<AppState>, Msg(req): Msg<LogModelReq>) ->
     history.push(model);
     let value = Value::Array(history).to_string();
     upsert_tag(&mut conn, &run_id, "mlflow.log-model.history", &value).await?;
+    conn.commit().await?;
     Ok(Json(json!({})))
 }
 

@@ -410,7 +410,7 @@ async fn ingest(
         crate::auth::check_model(&extensions, &e.model)?;
     }
     let received_ms = now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut tx = state.db.begin_ingest().await?;
     // Inside the write transaction, so a version cannot be deleted between check and insert.
     let mut known = BTreeSet::new();
     for (i, e) in events.iter().enumerate() {

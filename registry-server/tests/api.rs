@@ -1476,3 +1476,66 @@ async fn search_and_get_render_runs_identically() {
     assert_eq!(got["run"]["info"]["end_time"], 5);
     assert_eq!(got["run"]["data"]["params"], json!([{"key": "p", "value": "q\"uote"}]));
 }
+
+/// Writers racing on one run — as they may on PostgreSQL, where ingest from several
+/// connections and replicas runs side by side: the first value of a param wins and every
+/// other writer is told so (400, never a 500), overlapping batches lose no point, and the
+/// latest value of each metric is the greatest (step, timestamp, value).
+#[tokio::test]
+async fn concurrent_writers_on_one_run() {
+    let app = std::sync::Arc::new(test_app().await);
+    let run = app.create_run("0").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..16_i64 {
+        let (app, run) = (app.clone(), run.clone());
+        tasks.spawn(async move {
+            let param = app
+                .call(
+                    "POST",
+                    "/api/2.0/mlflow/runs/log-parameter",
+                    Some(json!({"run_id": run, "key": "seed", "value": w.to_string()})),
+                )
+                .await;
+            // Every writer logs both keys, in opposite orders on alternate writers.
+            let mut metrics: Vec<Value> = (0..10_i64)
+                .flat_map(|i| {
+                    ["a", "b"].map(|key| json!({"key": key, "value": (w * 10 + i) as f64, "timestamp": 1, "step": w * 10 + i}))
+                })
+                .collect();
+            if w % 2 == 1 {
+                metrics.reverse();
+            }
+            let batch =
+                app.call("POST", "/api/2.0/mlflow/runs/log-batch", Some(json!({"run_id": run, "metrics": metrics}))).await;
+            (param, batch)
+        });
+    }
+    let mut accepted = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let ((param_status, param_body), (batch_status, batch_body)) = joined.expect("task");
+        assert_eq!(batch_status, StatusCode::OK, "log-batch: {batch_body}");
+        match param_status {
+            StatusCode::OK => accepted += 1,
+            StatusCode::BAD_REQUEST => {
+                assert!(
+                    param_body["message"].as_str().is_some_and(|m| m.contains("Changing param values")),
+                    "{param_body}"
+                )
+            }
+            other => panic!("log-parameter answered {other}: {param_body}"),
+        }
+    }
+    // Writers that chose the winning value also get 200 (logging the same value again is fine).
+    assert!(accepted >= 1);
+    let v = app.ok("GET", &format!("/api/2.0/mlflow/runs/get?run_id={run}"), None).await;
+    let params = v["run"]["data"]["params"].as_array().expect("params");
+    assert_eq!(params.len(), 1, "{params:?}");
+    let latest = v["run"]["data"]["metrics"].as_array().expect("metrics");
+    assert_eq!(latest.len(), 2);
+    assert!(latest.iter().all(|m| m["value"] == json!(159.0) && m["step"] == json!(159)), "{latest:?}");
+    for key in ["a", "b"] {
+        let uri = format!("/api/2.0/mlflow/metrics/get-history?run_id={run}&metric_key={key}");
+        let history = app.ok("GET", &uri, None).await;
+        assert_eq!(history["metrics"].as_array().map(Vec::len), Some(160), "{key}");
+    }
+}

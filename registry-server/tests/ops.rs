@@ -272,7 +272,10 @@ async fn metrics_count_requests_by_route_template() {
         sample(&samples, "ragasense_artifact_bytes_total", &[("direction", "download")]),
         Some(1000.0)
     );
-    assert_eq!(sample(&samples, "ragasense_db_pool_connections", &[("pool", "write")]), Some(1.0));
+    // One writer on SQLite; on PostgreSQL as many as are busy (up to 8).
+    assert!(
+        sample(&samples, "ragasense_db_pool_connections", &[("pool", "write")]).is_some_and(|n| n >= 1.0)
+    );
     assert!(sample(&samples, "ragasense_db_pool_connections", &[("pool", "read")]).is_some_and(|n| n >= 1.0));
     assert!(sample(&samples, "ragasense_db_pool_idle_connections", &[("pool", "read")]).is_some());
     assert!(sample(&samples, "process_start_time_seconds", &[]).is_some_and(|t| t > 1.7e9));

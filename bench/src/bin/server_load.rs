@@ -18,7 +18,7 @@
 //! failed request.
 //!
 //! ```text
-//! server_load [--server BIN [--replicas 1] | --url URL[,URL…]] [--writers 64] [--seconds 60]
+//! server_load [--server BIN [--replicas 1] [--backend-store-uri URI] | --url URL[,URL…]] [--writers 64] [--seconds 60]
 //!             [--batch 20] [--readers 0] [--out FILE]
 //! ```
 //! `--server` defaults to `$RAGASENSE_SERVER_BIN`, else `$CARGO_TARGET_DIR/release/registry-server`.
@@ -33,7 +33,7 @@ use raga_bench::{Flags, XorShift, percentile, write_json};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-const USAGE: &str = "server_load [--server BIN [--replicas 1] | --url URL[,URL…]] [--writers 64] [--seconds 60] \
+const USAGE: &str = "server_load [--server BIN [--replicas 1] [--backend-store-uri URI] | --url URL[,URL…]] [--writers 64] [--seconds 60] \
                      [--batch 20] [--readers 0] [--out FILE]";
 /// The keys `log-batch` spreads its metrics over.
 const BATCH_KEYS: [&str; 5] = ["loss", "accuracy", "lr", "grad_norm", "val/loss"];
@@ -45,6 +45,7 @@ struct Options {
     server: std::path::PathBuf,
     url: Option<String>,
     replicas: usize,
+    backend_store_uri: Option<String>,
     writers: usize,
     seconds: f64,
     batch: usize,
@@ -54,13 +55,24 @@ struct Options {
 
 fn options() -> Result<Options> {
     let flags = Flags::parse(
-        &["--server", "--url", "--replicas", "--writers", "--seconds", "--batch", "--readers", "--out"],
+        &[
+            "--server",
+            "--url",
+            "--replicas",
+            "--backend-store-uri",
+            "--writers",
+            "--seconds",
+            "--batch",
+            "--readers",
+            "--out",
+        ],
         USAGE,
     )?;
     let o = Options {
         server: server::binary(flags.get("--server")),
         url: flags.get("--url"),
         replicas: flags.parse_or("--replicas", 1)?,
+        backend_store_uri: flags.get("--backend-store-uri"),
         writers: flags.parse_or("--writers", 64)?,
         seconds: flags.parse_or("--seconds", 60.0)?,
         batch: flags.parse_or("--batch", 20)?,
@@ -450,6 +462,8 @@ async fn check_run(client: reqwest::Client, apis: Apis, logged: Arc<Logged>) -> 
 #[derive(Debug, Serialize)]
 struct Report {
     replicas: usize,
+    /// "sqlite", "postgresql", or "given" (servers started elsewhere, `--url`).
+    backend: String,
     writers: usize,
     readers: usize,
     seconds: f64,
@@ -478,7 +492,7 @@ async fn main() -> Result<()> {
         Some(urls) => (Vec::new(), urls.split(',').map(|u| u.trim().to_string()).collect()),
         None => {
             let _ = std::fs::remove_dir_all(&tmp);
-            let store = Store::in_dir(&tmp)?;
+            let store = Store { backend_uri: o.backend_store_uri.clone(), ..Store::in_dir(&tmp)? };
             let mut servers = Vec::new();
             for _ in 0..o.replicas {
                 let s = Server::start(&o.server, &store)?;
@@ -581,8 +595,14 @@ async fn main() -> Result<()> {
     }
     let mut first_errors = writes.first_errors.clone();
     first_errors.extend(reads.first_errors.iter().cloned());
+    let backend = match (&o.url, &o.backend_store_uri) {
+        (Some(_), _) => "given".to_string(),
+        (None, Some(uri)) if uri.starts_with("postgres") => "postgresql".to_string(),
+        (None, _) => "sqlite".to_string(),
+    };
     let report = Report {
         replicas: bases.len(),
+        backend,
         writers: o.writers,
         readers: o.readers,
         seconds: elapsed,
@@ -603,9 +623,10 @@ async fn main() -> Result<()> {
     };
     let c = &report.check;
     println!(
-        "load: {} replica(s), {} writers + {} readers, {:.1} s: {:.0} writes/s ({} write requests), {:.0} metric points/s; \
+        "load: {} replica(s) on {}, {} writers + {} readers, {:.1} s: {:.0} writes/s ({} write requests), {:.0} metric points/s; \
          write latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         report.replicas,
+        report.backend,
         report.writers,
         report.readers,
         report.seconds,

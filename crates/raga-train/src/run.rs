@@ -139,12 +139,17 @@ pub struct RunSummary {
     pub inference_ms_per_clip: f64,
 }
 
-/// Runs training and writes the run folder.
+/// Runs training and writes the run folder. `devices[0]` is the main device (training,
+/// validation, the held-out evaluation); with several devices training is data parallel over
+/// all of them (see [`train`]).
 pub fn run(
     options: &RunOptions,
-    device: &Device,
+    devices: &[Device],
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
+    let Some(device) = devices.first() else {
+        return Err(TrainError::Config("no device to train on".into()));
+    };
     let corpus = Corpus::scan(&options.data)?;
     let mut config = match &options.config {
         Some(c) if c.model.n_classes != corpus.labels.len() => {
@@ -227,7 +232,7 @@ pub fn run(
         &corpus.labels,
         &corpus.traditions,
         TrainData { train: &train_set, val: &val_set },
-        device,
+        devices,
         &options.out,
         progress,
     )?;

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use burn::grad_clipping::GradientClippingConfig;
-use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::{AdamWConfig, GradientsParams};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use raga_model::classify::{TonicView, decide, split_views, tonic_views};
@@ -14,7 +14,7 @@ use raga_model::package::{Quantization, load_weights, weights_to_bytes};
 use raga_model::{ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
 use serde::{Deserialize, Serialize};
 
-use crate::data::{AugmentConfig, EpochPlan, Example, epoch_batches};
+use crate::data::{AugmentConfig, Batch, EpochPlan, Example, epoch_batches};
 use crate::metrics::Confusion;
 use crate::{Progress, TrainError};
 
@@ -275,16 +275,29 @@ pub struct TrainData<'a> {
 
 /// Trains on `data.train`, validates on `data.val` every epoch, writes `metrics.jsonl` and
 /// `checkpoints/` under `run_dir`.
+///
+/// `devices[0]` is the main device: the model, the optimizer, validation and checkpoints live
+/// there. With one device every batch runs there, as it always has. With several, training is
+/// synchronous data parallel: each batch is cut into `devices.len()` contiguous shards (empty
+/// ones skipped when the batch is smaller), each shard runs forward and backward on its own
+/// device with a copy of the model forked there, its loss weighted by
+/// `shard_len / batch_len` so the shard gradients sum to the full batch's mean gradient; the
+/// gradients come back to the main device, are summed, and one optimizer step follows. The
+/// shards run on threads of their own, concurrently. Dropout draws from each device's own
+/// random stream, so a run with dropout is not bit-identical to a one-device run.
 pub fn train(
     config: &TrainConfig,
     labels: &[String],
     traditions: &[Tradition],
     data: TrainData<'_>,
-    device: &Device,
+    devices: &[Device],
     run_dir: &Path,
     progress: &mut dyn Progress,
 ) -> Result<Trained, TrainError> {
     let TrainData { train, val } = data;
+    let Some(device) = devices.first() else {
+        return Err(TrainError::Config("no device to train on".into()));
+    };
     config.model.validate().map_err(|e| TrainError::Config(e.to_string()))?;
     if train.is_empty() || val.is_empty() {
         return Err(TrainError::Config(format!(
@@ -331,23 +344,15 @@ pub fn train(
         let mut lr = config.lr;
         for batch in &batches {
             lr = config.lr_at(step, warmup, total_steps);
-            let (input, targets) = batch.to_device(&ad_device);
-            let logits = model.forward(input);
-            let loss = loss_fn.forward(logits.clone(), targets);
-            let predicted = logits
-                .narrow(1, 0, labels.len())
-                .argmax(1)
-                .into_data()
-                .convert::<i64>()
-                .try_to_vec::<i64>()
-                .map_err(|e| TrainError::Device(format!("{e:?}")))?;
-            let grads = loss.backward();
-            let loss_value =
-                loss.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?[0];
+            let (grads, loss_value, predicted) = if devices.len() == 1 {
+                let out = shard_step(&model, batch, &loss_fn, &ad_device, labels.len(), None)?;
+                (out.grads, out.loss, out.predicted)
+            } else {
+                data_parallel_step(&model, batch, config, devices, labels.len())?
+            };
             if !loss_value.is_finite() {
                 return Err(TrainError::Diverged { epoch, step });
             }
-            let grads = GradientsParams::from_grads(grads, &model);
             model = optimizer.step(lr, model, grads);
             // Raga accuracy of on-tonic windows (an off-tonic window's label is n_classes).
             for (&truth, &p) in batch.labels.iter().zip(&predicted) {
@@ -416,6 +421,114 @@ pub fn train(
     Ok(Trained { model: best_model, best_epoch, history, stopped_early })
 }
 
+/// What one shard's forward and backward pass gives back.
+struct ShardOut {
+    /// Gradients of the (weighted) shard loss, on the shard's device.
+    grads: GradientsParams,
+    /// The shard's unweighted mean loss.
+    loss: f32,
+    /// Predicted raga of every window of the shard.
+    predicted: Vec<i64>,
+}
+
+/// Forward and backward of `batch` through `model` on `ad_device`; with `weight` the loss is
+/// multiplied by it before the backward pass (the reported loss is not).
+fn shard_step(
+    model: &RagaModel,
+    batch: &Batch,
+    loss_fn: &CrossEntropyLoss,
+    ad_device: &Device,
+    n_labels: usize,
+    weight: Option<f32>,
+) -> Result<ShardOut, TrainError> {
+    let (input, targets) = batch.to_device(ad_device);
+    let logits = model.forward(input);
+    let loss = loss_fn.forward(logits.clone(), targets);
+    let predicted = logits
+        .narrow(1, 0, n_labels)
+        .argmax(1)
+        .into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let grads = match weight {
+        Some(w) => loss.clone().mul_scalar(w).backward(),
+        None => loss.backward(),
+    };
+    let loss = loss.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Device(format!("{e:?}")))?;
+    let loss = *loss.first().ok_or_else(|| TrainError::Device("empty loss tensor".into()))?;
+    Ok(ShardOut { grads: GradientsParams::from_grads(grads, model), loss, predicted })
+}
+
+/// `n` items cut into at most `k` contiguous, non-empty ranges whose lengths differ by at most
+/// one (the first ones longer).
+pub fn shard_ranges(n: usize, k: usize) -> Vec<std::ops::Range<usize>> {
+    let k = k.max(1).min(n);
+    let mut ranges = Vec::with_capacity(k);
+    let mut start = 0;
+    for i in 0..k {
+        let len = n / k + usize::from(i < n % k);
+        ranges.push(start..start + len);
+        start += len;
+    }
+    ranges
+}
+
+/// One data-parallel step: `batch` cut into shards over `devices`, forward and backward of
+/// each on its device (concurrently), the gradients summed on `devices[0]`. Gives the summed
+/// gradients, the batch's mean loss and every window's prediction, in batch order.
+fn data_parallel_step(
+    model: &RagaModel,
+    batch: &Batch,
+    config: &TrainConfig,
+    devices: &[Device],
+    n_labels: usize,
+) -> Result<(GradientsParams, f32, Vec<i64>), TrainError> {
+    let main = &devices[0];
+    let n = batch.labels.len();
+    let shards: Vec<(Batch, &Device)> = shard_ranges(n, devices.len())
+        .into_iter()
+        .zip(devices)
+        .map(|(r, d)| {
+            let shard = Batch {
+                windows: batch.windows[r.clone()].to_vec(),
+                traditions: batch.traditions[r.clone()].to_vec(),
+                labels: batch.labels[r].to_vec(),
+            };
+            (shard, d)
+        })
+        .collect();
+    let smoothing = (config.label_smoothing > 0.0).then_some(config.label_smoothing);
+    let results: Vec<Result<ShardOut, TrainError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = shards
+            .iter()
+            .map(|(shard, device)| {
+                let replica = model.clone();
+                scope.spawn(move || {
+                    let ad = (*device).clone().autodiff();
+                    let replica = replica.fork(&ad);
+                    let loss_fn = CrossEntropyLossConfig::new().with_smoothing(smoothing).init(&ad);
+                    let weight = shard.labels.len() as f32 / n as f32;
+                    shard_step(&replica, shard, &loss_fn, &ad, n_labels, Some(weight))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(TrainError::Device("a training shard panicked".into()))))
+            .collect()
+    });
+    let mut summed = GradientsAccumulator::<RagaModel>::new();
+    let (mut loss_sum, mut predicted) = (0.0f64, Vec::with_capacity(n));
+    for (result, (shard, _)) in results.into_iter().zip(&shards) {
+        let out = result?;
+        summed.accumulate(model, out.grads.to_device(main, model));
+        loss_sum += f64::from(out.loss) * shard.labels.len() as f64;
+        predicted.extend(out.predicted);
+    }
+    Ok((summed.grads(), (loss_sum / n.max(1) as f64) as f32, predicted))
+}
+
 fn write_checkpoint(model: &RagaModel, path: &Path) -> Result<(), TrainError> {
     let bytes = weights_to_bytes(model, Quantization::F32).map_err(|e| TrainError::Device(e.to_string()))?;
     crate::write_atomic(path, &bytes)
@@ -446,6 +559,14 @@ mod tests {
         assert_eq!((full.lr, full.weight_decay, full.label_smoothing), (2e-4, 1e-4, 0.1));
         assert!(TrainConfig::profile("small", 20).unwrap().model.validate().is_ok());
         assert!(TrainConfig::profile("huge", 20).unwrap_err().to_string().contains("unknown profile"));
+    }
+
+    #[test]
+    fn shards_are_contiguous_and_never_empty() {
+        assert_eq!(shard_ranges(8, 1), vec![0..8]);
+        assert_eq!(shard_ranges(8, 3), vec![0..3, 3..6, 6..8]);
+        assert_eq!(shard_ranges(2, 4), vec![0..1, 1..2]);
+        assert!(shard_ranges(0, 2).is_empty());
     }
 
     #[test]

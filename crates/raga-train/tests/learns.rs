@@ -86,3 +86,43 @@ fn full_profile_takes_steps_on_flex() {
     assert!(first.is_finite() && last.is_finite(), "{first} → {last}");
     assert!(last < first, "six steps on one batch should lower its loss: {first} → {last}");
 }
+
+/// Per-epoch training losses of `train` on `devices` (tiny profile, no dropout or
+/// augmentation, so only the device split can change them).
+fn train_losses(devices: &[Device], examples: &[Example]) -> Vec<f64> {
+    let mut config = TrainConfig::profile("tiny", 3).unwrap().with_windows_per_clip(4);
+    config.epochs = 4;
+    config.augment = AugmentConfig::none();
+    config.model.dropout = 0.0;
+    let labels: Vec<String> = ["yaman", "malkauns", "mohanam"].iter().map(|s| s.to_string()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let trained = raga_train::train::train(
+        &config,
+        &labels,
+        &[Tradition::Unknown; 3],
+        raga_train::train::TrainData { train: examples, val: examples },
+        devices,
+        dir.path(),
+        &mut raga_train::Quiet,
+    )
+    .unwrap();
+    trained.history.iter().map(|m| m.train_loss).collect()
+}
+
+/// Data parallel over two shards on the same CPU device: the summed shard gradients are the
+/// full batch's gradient, so the run follows the one-device run up to float rounding.
+#[test]
+fn data_parallel_matches_one_device() {
+    let examples = examples();
+    let single = train_losses(&[Device::flex()], &examples);
+    let split = train_losses(&[Device::flex(), Device::flex()], &examples);
+    let mixed = train_losses(&[Device::flex(), Device::wgpu(DeviceKind::DefaultDevice)], &examples);
+    eprintln!("train loss per epoch: one device {single:?}, [flex, flex] {split:?}, [flex, wgpu] {mixed:?}");
+    assert!(split.last().unwrap() < &split[0], "data-parallel loss should fall: {split:?}");
+    for (tolerance, other) in [(1e-3, &split), (1e-2, &mixed)] {
+        assert_eq!(single.len(), other.len());
+        for (a, b) in single.iter().zip(other) {
+            assert!((a - b).abs() <= tolerance * a.abs().max(1.0), "{single:?} vs {other:?}");
+        }
+    }
+}

@@ -20,6 +20,33 @@ pub fn pick(choice: Option<DeviceChoice>) -> (Device, &'static str) {
     }
 }
 
+/// The devices of `--devices`, a comma list of `flex`, `wgpu` (burn's default wgpu adapter),
+/// `wgpu:N` (the N-th discrete GPU wgpu finds) and `wgpu:cpu` (a software adapter such as
+/// lavapipe). Gives the devices (the first is the main one) and each one's name as written.
+pub fn parse_devices(list: &str) -> Result<(Vec<Device>, Vec<String>), String> {
+    let mut devices = Vec::new();
+    let mut names = Vec::new();
+    for spec in list.split(',').map(str::trim) {
+        let device = match spec {
+            "flex" => Device::flex(),
+            "wgpu" => Device::wgpu(DeviceKind::DefaultDevice),
+            "wgpu:cpu" => Device::wgpu(DeviceKind::Cpu),
+            _ => match spec.strip_prefix("wgpu:").map(str::parse::<usize>) {
+                Some(Ok(n)) => Device::wgpu(DeviceKind::DiscreteGpu(n)),
+                _ => {
+                    return Err(format!(
+                        "bad device {spec:?} in --devices {list:?}: use a comma list of flex, wgpu, \
+                         wgpu:N (the N-th discrete GPU) or wgpu:cpu, e.g. wgpu:0,wgpu:1"
+                    ));
+                }
+            },
+        };
+        devices.push(device);
+        names.push(spec.to_string());
+    }
+    Ok((devices, names))
+}
+
 /// What wgpu offers on this machine.
 fn adapters() -> Vec<wgpu::AdapterInfo> {
     let instance = wgpu::Instance::default();
@@ -62,4 +89,20 @@ pub fn adapter(device_name: &str) -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     format!("{model} ({threads} threads)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_lists_parse_and_bad_specs_are_named() {
+        let (devices, names) = parse_devices("flex, flex").unwrap();
+        assert_eq!((devices.len(), names), (2, vec!["flex".to_string(), "flex".to_string()]));
+        assert_eq!(parse_devices("wgpu:0,wgpu:1,wgpu,wgpu:cpu").unwrap().0.len(), 4);
+        for bad in ["", "cuda:0", "wgpu:x", "flex,,flex", "wgpu:-1"] {
+            let err = parse_devices(bad).unwrap_err();
+            assert!(err.contains("bad device"), "{bad}: {err}");
+        }
+    }
 }

@@ -115,7 +115,7 @@ pub fn run_cmd(args: Args) -> Result<()> {
         config: Some(train_config),
     };
     eprintln!("reproducing run {} on {device_name} into {}", args.run_id, args.out.display());
-    run(&options, &device, &mut Bars::default())
+    run(&options, std::slice::from_ref(&device), &mut Bars::default())
         .with_context(|| format!("training on {}", data.display()))?;
     let new =
         epochs(&std::fs::read(args.out.join("metrics.jsonl")).context("reading the new metrics.jsonl")?)?;

@@ -12,7 +12,7 @@ use raga_train::package::package_run;
 use raga_train::{RunOptions, RunSummary, run};
 use registry_server::client::{RegistryClient, Stage};
 
-use super::device::{DeviceChoice, pick};
+use super::device::{DeviceChoice, parse_devices, pick};
 use super::progress::Bars;
 use super::track::LiveTracking;
 
@@ -27,8 +27,13 @@ pub struct Args {
     #[arg(long, default_value = "small")]
     profile: String,
     /// Backend (default: wgpu when a GPU adapter exists, else flex).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "devices")]
     device: Option<DeviceChoice>,
+    /// Train data parallel over several devices in this process, e.g. `wgpu:0,wgpu:1`
+    /// (`wgpu:N`: the N-th discrete GPU; also `wgpu`, `wgpu:cpu`, `flex`). Every batch is
+    /// split across them and the gradients summed on the first, which also validates.
+    #[arg(long)]
+    devices: Option<String>,
     /// Seed of weights, windows and augmentation; same seed and device give the same metrics.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -55,7 +60,7 @@ pub struct Args {
 }
 
 /// Facts about where a run comes from, kept in config.json and sent as tags.
-fn origin_tags(args: &Args, device_name: &str) -> BTreeMap<String, String> {
+fn origin_tags(args: &Args, device_name: &str, devices: &[String]) -> BTreeMap<String, String> {
     let mut tags = BTreeMap::new();
     let git = std::process::Command::new("git").args(["rev-parse", "HEAD"]).output();
     if let Some(out) = git.ok().filter(|o| o.status.success()) {
@@ -63,6 +68,9 @@ fn origin_tags(args: &Args, device_name: &str) -> BTreeMap<String, String> {
     }
     tags.insert("dataset_fingerprint".into(), dataset_fingerprint(&args.data));
     tags.insert("device".into(), device_name.to_string());
+    if devices.len() > 1 {
+        tags.insert("devices".into(), devices.join(","));
+    }
     tags.insert("adapter".into(), super::device::adapter(device_name));
     tags.insert("profile".into(), args.profile.clone());
     tags.insert("seed".into(), args.seed.to_string());
@@ -124,7 +132,19 @@ fn record_dataset(data: &Path, run_dir: &Path) -> Result<()> {
 }
 
 pub fn run_cmd(args: Args) -> Result<()> {
-    let (device, device_name) = pick(args.device);
+    let (devices, device_name, device_list) = match &args.devices {
+        Some(list) => {
+            let (devices, names) = parse_devices(list).map_err(anyhow::Error::msg)?;
+            // The main device's backend, as `--device` would record it.
+            let main = if names[0] == "flex" { "flex" } else { "wgpu" };
+            (devices, main, names)
+        }
+        None => {
+            let (device, name) = pick(args.device);
+            (vec![device], name, vec![name.to_string()])
+        }
+    };
+    let device = devices[0].clone();
     let options = RunOptions {
         data: args.data.clone(),
         profile: args.profile.clone(),
@@ -132,13 +152,14 @@ pub fn run_cmd(args: Args) -> Result<()> {
         out: args.out.clone(),
         epochs: args.epochs,
         device_name: device_name.to_string(),
-        tags: origin_tags(&args, device_name),
+        tags: origin_tags(&args, device_name, &device_list),
         config: None,
     };
     let tracking = RegistryClient::configured_uri(args.tracking_uri.as_deref()).is_some();
     eprintln!(
-        "training profile {} on {device_name}, data {}, run folder {}",
+        "training profile {} on {}, data {}, run folder {}",
         args.profile,
+        device_list.join(", "),
         args.data.display(),
         args.out.display()
     );
@@ -150,13 +171,13 @@ pub fn run_cmd(args: Args) -> Result<()> {
     let summary = if tracking {
         let client = RegistryClient::from_env(args.tracking_uri.as_deref())?;
         let mut live = LiveTracking::new(&mut bars, client, &args.out, &args.model_name)?;
-        let result = run(&options, &device, &mut live);
+        let result = run(&options, &devices, &mut live);
         if result.is_err() {
             live.fail();
         }
         result
     } else {
-        run(&options, &device, &mut bars)
+        run(&options, &devices, &mut bars)
     }
     .with_context(|| format!("training on {}", args.data.display()))?;
     let trained_at = Instant::now();

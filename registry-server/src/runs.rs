@@ -320,12 +320,14 @@ async fn update(State(state): State<AppState>, Msg(req): Msg<UpdateReq>) -> Resu
 async fn set_run_lifecycle(state: &AppState, run_id: &str, to: &str) -> Result<Json<Value>> {
     meta(state, run_id).await?;
     let deleted_time = if to == "deleted" { Some(now_ms()) } else { None };
+    let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
         .bind(to)
         .bind(deleted_time)
         .bind(run_id)
-        .execute(&state.db.write)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(Json(json!({})))
 }
 
@@ -465,11 +467,7 @@ impl MetricWriter {
                     let result = match &outcome {
                         Ok(()) => Ok(()),
                         // Retry alone so that one bad row does not fail its neighbours.
-                        Err(_) => insert_metric(&job.run_id, &job.metric)
-                            .execute(&db.write)
-                            .await
-                            .map(|_| ())
-                            .map_err(Error::from),
+                        Err(_) => Self::write_one(&db, &job).await,
                     };
                     let _ = job.done.send(result);
                 }
@@ -478,13 +476,30 @@ impl MetricWriter {
         Self { jobs }
     }
 
-    async fn write_batch(db: &crate::db::Db, batch: &[MetricJob]) -> Result<()> {
-        if let [job] = batch {
+    /// One metric on its own. On SQLite a bare statement (its own transaction, serialized by
+    /// SQLite's lock); on PostgreSQL inside an ingest transaction, so that it never lands in
+    /// the middle of an exclusive one (such as the run-JSON cache fill).
+    async fn write_one(db: &crate::db::Db, job: &MetricJob) -> Result<()> {
+        if db.backend == crate::db::Backend::Sqlite {
             insert_metric(&job.run_id, &job.metric).execute(&db.write).await?;
             return Ok(());
         }
         let mut tx = db.begin_ingest().await?;
-        for job in batch {
+        insert_metric(&job.run_id, &job.metric).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn write_batch(db: &crate::db::Db, batch: &[MetricJob]) -> Result<()> {
+        if let [job] = batch {
+            return Self::write_one(db, job).await;
+        }
+        // By run and key, so that batches written side by side (PostgreSQL) take their
+        // latest-metric rows in one order and cannot deadlock; a key's points keep theirs.
+        let mut order: Vec<&MetricJob> = batch.iter().collect();
+        order.sort_by(|a, b| (&a.run_id, &a.metric.key).cmp(&(&b.run_id, &b.metric.key)));
+        let mut tx = db.begin_ingest().await?;
+        for job in order {
             insert_metric(&job.run_id, &job.metric).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -594,11 +609,13 @@ async fn delete_tag(State(state): State<AppState>, Msg(req): Msg<ParamReq>) -> R
     let run_id = run_id_of(&req.run_id, &req.run_uuid)?.to_string();
     let key = required(&req.key, "key")?;
     active(&state, &run_id).await?;
+    let mut tx = state.db.begin_ingest().await?;
     let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
         .bind(&run_id)
         .bind(key)
-        .execute(&state.db.write)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     if done.rows_affected() == 0 {
         return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")));
     }

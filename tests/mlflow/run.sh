@@ -5,6 +5,9 @@
 #                                         # ${CARGO_TARGET_DIR:-target}/debug/registry-server
 #   tests/mlflow/run.sh --against-mlflow  # MLflow's own `mlflow server` (reference run)
 #   tests/mlflow/run.sh --server-url http://127.0.0.1:5000   # an already running server
+#   tests/mlflow/run.sh --backend-store postgres --artifact-store s3 --replicas 2
+#                                         # ours on PostgreSQL + S3 (both started on loopback),
+#                                         # two replicas behind a round-robin balancer
 #   tests/mlflow/run.sh -k registry -x    # any other arguments go to pytest
 #
 # The venv (.venv-mlflow at the repo root, mlflow + pytest pinned) is created on

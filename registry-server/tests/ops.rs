@@ -394,3 +394,35 @@ fn binary_logs_one_json_line_per_request() {
     assert_eq!(missing["span"]["route"], "/api/2.0/mlflow/experiments/get");
     assert!(lines.iter().any(|l| l["message"] == "registry server ready"), "{stderr}");
 }
+
+/// A writer that cannot get the store's write lock in time is told to retry (503), never
+/// given a 500 — on SQLite (busy) and on PostgreSQL (SQLSTATE 55P03, lock timeout) alike.
+#[tokio::test]
+async fn a_write_lock_timeout_is_503_on_either_store() {
+    use registry_server::db::{Backend, Db};
+    use registry_server::error::Error;
+    use sqlx::Executor;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Db::connect(&common::store(dir.path()).await).await.expect("open store");
+    let holder = db.begin().await.expect("take the write lock");
+    let err = match db.backend {
+        Backend::Postgres => {
+            let mut other = db.write.acquire().await.expect("second writer");
+            other.execute("SET lock_timeout = '50ms'").await.expect("lock timeout");
+            let err = other.execute("SELECT pg_advisory_lock(7256347110845)").await.expect_err("lock held");
+            other.execute("RESET lock_timeout").await.expect("reset");
+            err
+        }
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("mlruns.db").display());
+            let mut other = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.expect("other");
+            other.execute("PRAGMA busy_timeout = 50").await.expect("busy timeout");
+            other.execute("BEGIN IMMEDIATE").await.expect_err("lock held")
+        }
+    };
+    let err = Error::from(err);
+    assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE, "{err:?}");
+    assert!(err.to_string().contains("retry"), "{err}");
+    drop(holder);
+}

@@ -26,7 +26,7 @@ cargo test --workspace
 log "the registry server's suites again, each test on a database of its own in PostgreSQL (on loopback)"
 pg_dir="$(mktemp -d /tmp/ragasense-pg.XXXXXX)"
 trap 'bash tests/postgres-loopback.sh stop "$pg_dir" >/dev/null 2>&1 || true' EXIT
-pg_uri="$(bash tests/postgres-loopback.sh start "$pg_dir" "$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')")"
+pg_uri="$(bash tests/postgres-loopback.sh start "$pg_dir")"
 RAGASENSE_TEST_POSTGRES="$pg_uri" cargo test -p registry-server --tests
 bash tests/postgres-loopback.sh stop "$pg_dir" >/dev/null
 

@@ -2,8 +2,9 @@
 # A throwaway PostgreSQL cluster on 127.0.0.1, for tests that run the registry server against
 # PostgreSQL instead of SQLite.
 #
-#   tests/postgres-loopback.sh start DIR PORT
-#       Creates (or reuses) a cluster under DIR, listening on 127.0.0.1:PORT only, and prints
+#   tests/postgres-loopback.sh start DIR [PORT]
+#       Creates (or reuses) a cluster under DIR, listening on 127.0.0.1:PORT only (without
+#       PORT: a free one the kernel picks), and prints
 #       one line on stdout: postgresql://ragasense@127.0.0.1:PORT/postgres
 #       DIR/data is the data directory, DIR/log the server log, DIR holds the Unix socket.
 #       Durability is off (fsync, synchronous_commit, full_page_writes): for tests only.
@@ -27,7 +28,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    echo "usage: $0 start DIR [PORT] | stop DIR" >&2
     exit 2
 }
 
@@ -97,14 +98,19 @@ owner_of() {
     stat -c %U "$1"
 }
 
+# A TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 abs_dir() {
     (cd "$1" && pwd -P)
 }
 
 cmd_start() {
     local dir port data log url
-    [[ $# -eq 2 ]] || usage
-    port=$2
+    [[ $# -eq 1 || $# -eq 2 ]] || usage
+    port=${2:-$(free_port)}
     [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || die "bad port: $port"
     find_bindir
     find_psql

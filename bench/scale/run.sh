@@ -36,7 +36,6 @@ echo "bench: machine load before: $(uptime)" >&2
 pg_dir=""
 cleanup() { [[ -n "$pg_dir" ]] && bash tests/postgres-loopback.sh stop "$pg_dir" >/dev/null 2>&1; rm -rf "$pg_dir"; }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 for backend in $backends; do
     for n in 1 2; do
@@ -44,7 +43,7 @@ for backend in $backends; do
         if [[ "$backend" == postgresql ]]; then
             if [[ -z "$pg_dir" ]]; then
                 pg_dir="$(mktemp -d /tmp/ragasense-scale-pg.XXXXXX)"
-                pg_uri="$(bash tests/postgres-loopback.sh start "$pg_dir" "$(free_port)")"
+                pg_uri="$(bash tests/postgres-loopback.sh start "$pg_dir")"
             fi
             psql "$pg_uri" -qc "CREATE DATABASE scale_$n" >/dev/null
             store=(--backend-store-uri "${pg_uri%/*}/scale_$n")

@@ -284,7 +284,7 @@ impl Auth {
         Self {
             limiter: RateLimiter::new(settings.telemetry_rate_per_s, settings.telemetry_burst),
             settings,
-            audit: AuditLog::start(db.write.clone()),
+            audit: AuditLog::start(db.clone()),
             last_used: Mutex::default(),
         }
     }

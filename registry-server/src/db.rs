@@ -193,10 +193,14 @@ const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// statements are single-row upserts PostgreSQL makes atomic by itself — so ingest from many
 /// connections and replicas runs in parallel, and never beside an exclusive writer.
 /// Reads never take it.
-const POSTGRES_WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7256347110845)";
+const POSTGRES_WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+/// The shared form of `POSTGRES_WRITE_LOCK`, for ingest.
+const POSTGRES_INGEST_LOCK: &str = "SELECT pg_advisory_xact_lock_shared($1)";
+/// The key of PostgreSQL's advisory write lock (any constant no other user of the database
+/// picks; public for tests that hold or probe it).
+pub const POSTGRES_LOCK_KEY: i64 = 7_256_347_110_845;
 /// Write connections per server process on PostgreSQL.
 const POSTGRES_WRITERS: u32 = 8;
-const POSTGRES_INGEST_LOCK: &str = "SELECT pg_advisory_xact_lock_shared(7256347110845)";
 
 impl Db {
     /// Starts a write transaction that no other write runs beside (see `SQLITE_BEGIN_WRITE`
@@ -219,7 +223,7 @@ impl Db {
             Backend::Sqlite => Ok(self.write.begin_with(SQLITE_BEGIN_WRITE).await?),
             Backend::Postgres => {
                 let mut tx = self.write.begin().await?;
-                tx.execute(postgres_lock).await?;
+                sqlx::query(postgres_lock).bind(POSTGRES_LOCK_KEY).execute(&mut *tx).await?;
                 Ok(tx)
             }
         }
@@ -257,40 +261,24 @@ impl Db {
             let url = format!("sqlite://{}?mode={mode}", utf8_percent_encode(path, URL_PATH));
             Ok(AnyConnectOptions::from_str(&url)?.disable_statement_logging())
         };
-        // Per connection: WAL, foreign keys, a 10 s wait for the write lock, temporary
-        // tables in memory, and a page cache (negative: KiB). The writer keeps the hot index
-        // pages of ingest; readers stay at SQLite's default 2 MiB each, so eight of them
-        // cannot grow the server by 128 MiB — the OS file cache serves what they miss.
+        // Per connection: foreign keys, a 10 s wait for the write lock, temporary tables in
+        // memory, and a page cache (negative: KiB). The writer keeps the hot index pages of
+        // ingest; readers stay at SQLite's default 2 MiB each, so eight of them cannot grow
+        // the server by 128 MiB — the OS file cache serves what they miss. The writer also
+        // puts the file in WAL mode (a read-only connection cannot).
         let pragmas = |cache_kib: i64| {
             format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib};"
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib};"
             )
         };
-        let write_pragmas = pragmas(8000);
-        let write = AnyPoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .after_connect(move |conn, _| {
-                let sql = write_pragmas.clone();
-                Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
-            })
-            .connect_with(url("rwc")?)
-            .await?;
+        let write =
+            sqlite_pool(1, 1, format!("PRAGMA journal_mode = WAL; {}", pragmas(8000)), url("rwc")?).await?;
         sqlx::migrate!("./migrations")
             .run(&write)
             .await
             .map_err(|e| Error::internal(format!("migrations: {e}")))?;
-        let read_pragmas = pragmas(2000).replace("PRAGMA journal_mode = WAL; ", "");
-        let read = AnyPoolOptions::new()
-            .max_connections(8)
-            .min_connections(2)
-            .after_connect(move |conn, _| {
-                let sql = read_pragmas.clone();
-                Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
-            })
-            .connect_with(url("ro")?)
-            .await?;
+        let read = sqlite_pool(8, 2, pragmas(2000), url("ro")?).await?;
         Ok(Self { write, read, backend: Backend::Sqlite })
     }
 
@@ -339,6 +327,19 @@ impl Db {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// A pool of SQLite connections, each set up by the `pragmas` statements when it opens.
+async fn sqlite_pool(max: u32, min: u32, pragmas: String, options: AnyConnectOptions) -> Result<AnyPool> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(min)
+        .after_connect(move |conn, _| {
+            let sql = pragmas.clone();
+            Box::pin(async move { conn.execute(sql.as_str()).await.map(|_| ()) })
+        })
+        .connect_with(options)
+        .await?)
 }
 
 /// Milliseconds since the Unix epoch.

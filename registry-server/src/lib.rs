@@ -328,7 +328,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
             tracing::warn!(%err, "could not set TCP_NODELAY");
         }
     });
-    auth_notice(&state, &config).await;
+    auth_notice(&state, &store).await;
     // Uploads cut off by a crash leave their temporary files; an hour old, nobody owns them.
     let artifacts = state.artifacts.clone();
     tokio::task::spawn_blocking(move || {
@@ -352,7 +352,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 
 /// Says at start-up whether tokens are checked, and how to get a first admin token when
 /// they are and the store has none.
-async fn auth_notice(state: &AppState, config: &ServerConfig) {
+async fn auth_notice(state: &AppState, store: &db::StoreUri) {
     if !state.settings.auth.enabled {
         tracing::info!(
             "auth is off (listening on loopback): every caller acts as 'anonymous'; --auth on checks tokens"
@@ -364,7 +364,7 @@ async fn auth_notice(state: &AppState, config: &ServerConfig) {
         Ok(false) => tracing::warn!(
             "auth is on and the store has no admin token yet: create one on this machine with \
              'ragasense token create --name admin --scope admin --backend-store-uri {}'",
-            db::StoreUri::parse(&config.backend_store_uri).map(|s| s.to_string()).unwrap_or_default()
+            store
         ),
         Err(err) => tracing::warn!(%err, "could not check the store's tokens"),
     }

@@ -410,7 +410,11 @@ async fn a_write_lock_timeout_is_503_on_either_store() {
         Backend::Postgres => {
             let mut other = db.write.acquire().await.expect("second writer");
             other.execute("SET lock_timeout = '50ms'").await.expect("lock timeout");
-            let err = other.execute("SELECT pg_advisory_lock(7256347110845)").await.expect_err("lock held");
+            let err = sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(registry_server::db::POSTGRES_LOCK_KEY)
+                .execute(&mut *other)
+                .await
+                .expect_err("lock held");
             other.execute("RESET lock_timeout").await.expect("reset");
             err
         }

@@ -169,7 +169,7 @@ def _postgres() -> str:
         return _PG[1]
     data = Path(tempfile.mkdtemp(prefix="pg-"))
     script = REPO / "tests" / "postgres-loopback.sh"
-    done = subprocess.run(["bash", str(script), "start", str(data), str(_free_port())],
+    done = subprocess.run(["bash", str(script), "start", str(data)],
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         pytest.exit(f"could not start PostgreSQL:\n{done.stdout}{done.stderr}", 3)

@@ -344,9 +344,8 @@ pub fn train(
         let mut lr = config.lr;
         for batch in &batches {
             lr = config.lr_at(step, warmup, total_steps);
-            let (grads, loss_value, predicted) = if devices.len() == 1 {
-                let out = shard_step(&model, batch, &loss_fn, &ad_device, labels.len(), None)?;
-                (out.grads, out.loss, out.predicted)
+            let ShardOut { grads, loss: loss_value, predicted } = if devices.len() == 1 {
+                shard_step(&model, batch, &loss_fn, &ad_device, labels.len(), None)?
             } else {
                 data_parallel_step(&model, batch, config, devices, labels.len())?
             };
@@ -421,9 +420,10 @@ pub fn train(
     Ok(Trained { model: best_model, best_epoch, history, stopped_early })
 }
 
-/// What one shard's forward and backward pass gives back.
+/// What a forward and backward pass gives back: of one shard, or of a whole batch across
+/// devices.
 struct ShardOut {
-    /// Gradients of the (weighted) shard loss, on the shard's device.
+    /// Gradients of the (weighted) loss, on the shard's device (the first, for a batch).
     grads: GradientsParams,
     /// The shard's unweighted mean loss.
     loss: f32,
@@ -483,7 +483,7 @@ fn data_parallel_step(
     config: &TrainConfig,
     devices: &[Device],
     n_labels: usize,
-) -> Result<(GradientsParams, f32, Vec<i64>), TrainError> {
+) -> Result<ShardOut, TrainError> {
     let main = &devices[0];
     let n = batch.labels.len();
     let shards: Vec<(Batch, &Device)> = shard_ranges(n, devices.len())
@@ -526,7 +526,7 @@ fn data_parallel_step(
         loss_sum += f64::from(out.loss) * shard.labels.len() as f64;
         predicted.extend(out.predicted);
     }
-    Ok((summed.grads(), (loss_sum / n.max(1) as f64) as f32, predicted))
+    Ok(ShardOut { grads: summed.grads(), loss: (loss_sum / n.max(1) as f64) as f32, predicted })
 }
 
 fn write_checkpoint(model: &RagaModel, path: &Path) -> Result<(), TrainError> {

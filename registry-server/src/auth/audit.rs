@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::{AnyPool, Row};
+use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::AppState;
@@ -63,12 +63,12 @@ const MAX_BATCH: usize = 256;
 
 impl AuditLog {
     /// Starts the writer task on the current runtime.
-    pub fn start(pool: AnyPool) -> Self {
+    pub fn start(db: Db) -> Self {
         let (jobs, mut rx) = mpsc::channel::<Job>(4096);
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let outcome = insert(&pool, &batch).await;
+                let outcome = insert(&db, &batch).await;
                 for job in batch.drain(..) {
                     let result = match &outcome {
                         Ok(()) => Ok(()),
@@ -101,10 +101,9 @@ impl AuditLog {
     }
 }
 
-async fn insert(pool: &AnyPool, batch: &[Job]) -> Result<()> {
-    // Plain SQL both dialects read alike.
+async fn insert(db: &Db, batch: &[Job]) -> Result<()> {
     let mut qb = Builder::new(
-        Backend::Sqlite,
+        db.backend,
         "INSERT INTO audit_log (time_ms, actor, token_id, method, route, path, status, details, remote) ",
     );
     qb.push_values(batch, |mut b, job| {
@@ -119,7 +118,7 @@ async fn insert(pool: &AnyPool, batch: &[Job]) -> Result<()> {
             .push_bind(e.details.as_ref().map(Value::to_string))
             .push_bind(&e.remote);
     });
-    qb.build()?.execute(pool).await?;
+    qb.build()?.execute(&db.write).await?;
     Ok(())
 }
 

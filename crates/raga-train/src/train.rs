@@ -2,6 +2,7 @@
 //! cross-entropy, clip-level validation every epoch, checkpoints and early stopping.
 
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use burn::grad_clipping::GradientClippingConfig;
@@ -273,6 +274,21 @@ pub struct TrainData<'a> {
     pub val: &'a [Example],
 }
 
+/// Serializes [`seeded_init`]: burn's random generator is one per backend and process, so
+/// two trainings seeding it at once (tests on parallel threads, a server training beside a
+/// request) would draw from each other's streams.
+static SEEDED_INIT: Mutex<()> = Mutex::new(());
+
+/// Initializes `config`'s model on `device` from `seed`: the same weights whatever other
+/// initialization runs in the process at the same time. (Draws outside it, such as dropout
+/// in a concurrent training with dropout on, still share the backend's stream.)
+pub fn seeded_init(config: &RagaModelConfig, device: &Device, seed: u64) -> RagaModel {
+    // A poisoned lock only means another initialization panicked; the guard protects no data.
+    let _guard = SEEDED_INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    device.seed(seed);
+    config.init(device)
+}
+
 /// Trains on `data.train`, validates on `data.val` every epoch, writes `metrics.jsonl` and
 /// `checkpoints/` under `run_dir`.
 ///
@@ -312,8 +328,7 @@ pub fn train(
     let mut metrics_file = String::new();
 
     let ad_device = device.clone().autodiff();
-    ad_device.seed(config.seed);
-    let mut model = config.model.init(&ad_device);
+    let mut model = seeded_init(&config.model, &ad_device, config.seed);
     let mut optimizer = AdamWConfig::new()
         .with_weight_decay(config.weight_decay)
         .with_grad_clipping(Some(GradientClippingConfig::Norm(config.grad_clip_norm)))

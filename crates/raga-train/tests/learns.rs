@@ -49,8 +49,7 @@ fn first_and_last_loss(
     let plan = EpochPlan { windows_per_clip: 1, augment: &none, ..config.epoch_plan() };
     let batch = &epoch_batches(examples, &plan, 1)[0];
     let ad = device.clone().autodiff();
-    ad.seed(1);
-    let mut model = config.model.init(&ad);
+    let mut model = raga_train::train::seeded_init(&config.model, &ad, 1);
     let mut optim = AdamWConfig::new().init();
     let loss_fn = CrossEntropyLossConfig::new().init(&ad);
     let mut losses = Vec::new();

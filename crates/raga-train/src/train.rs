@@ -286,7 +286,21 @@ pub fn seeded_init(config: &RagaModelConfig, device: &Device, seed: u64) -> Raga
     // A poisoned lock only means another initialization panicked; the guard protects no data.
     let _guard = SEEDED_INIT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     device.seed(seed);
-    config.init(device)
+    let model = config.init(device);
+    // burn draws a parameter's initial values when it is first read, not in `init`: read
+    // them all here, under the lock, or the draws happen in the first forward pass, after
+    // another thread may have seeded or drawn.
+    model.visit(&mut Materialize);
+    model
+}
+
+/// Reads every parameter once, so lazily initialized ones draw their values now.
+struct Materialize;
+
+impl burn::module::ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
+    }
 }
 
 /// Trains on `data.train`, validates on `data.val` every epoch, writes `metrics.jsonl` and

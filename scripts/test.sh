@@ -42,8 +42,9 @@ log "the same suite on PostgreSQL and S3 (both on loopback), two server replicas
 RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
     bash tests/mlflow/run.sh -q --backend-store postgres --artifact-store s3 --replicas 2
 
-log "npm package ragasense (wasm-pack, size-optimised)"
+log "npm packages ragasense and ragasense-cpu (wasm-pack, size-optimised)"
 bash scripts/build-npm.sh
+bash scripts/build-npm.sh --cpu-only
 
 log "web app (web/dist)"
 bash scripts/build-web.sh
@@ -55,5 +56,9 @@ log "browser runtime: Node (CPU path) and headless Chromium (WebGPU on SwiftShad
 cargo build -p raga-cli --bin ragasense
 (cd tests/browser && RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
     node --test --test-concurrency=1 node-cpu.test.mjs chromium.test.mjs webapp.test.mjs dashboard.test.mjs)
+
+log "the CPU-only package ragasense-cpu in Node (the same suite as ragasense's)"
+(cd tests/browser && RAGASENSE_SERVER_BIN="$root/target/debug/registry-server" \
+    RAGASENSE_NPM_DIR="$root/target/npm/ragasense-cpu" node --test node-cpu.test.mjs)
 
 log "all tests passed"

@@ -32,10 +32,10 @@ async function browser(webgpu) {
   return chromium.launchPersistentContext(userData, { executablePath: "/usr/bin/chromium", args, headless: true });
 }
 
-async function run(context, opts) {
+async function run(context, { pkg = "pkg", ...opts }) {
   const page = context.pages()[0] || (await context.newPage());
   page.on("console", (m) => m.type() === "error" && console.error("[page]", m.text()));
-  await page.goto(`${site.url}/page/index.html`);
+  await page.goto(`${site.url}/page/index.html?pkg=${pkg}`);
   await page.waitForFunction(() => window.ready === true);
   const payload = { registry: registry.url, clips: clips.map((c, i) => ({ raga: c.raga, tradition: c.tradition, url: `/clips/${i}.wav` })), ...opts };
   // A Rust panic aborts the wasm instance and the promise never settles: fail at once.
@@ -71,6 +71,24 @@ for (const webgpu of [true, false]) {
     }
   });
 }
+
+// `ragasense-cpu` (scripts/build-npm.sh --cpu-only) carries no WebGPU backend: in a browser
+// that has WebGPU it still answers on the CPU, and refuses "webgpu" saying why.
+test("Chromium with WebGPU, the CPU-only package: auto answers on the CPU, 'webgpu' is refused clearly", { timeout: 600_000 }, async () => {
+  const context = await browser(true);
+  try {
+    const { out } = await run(context, { pkg: "pkg-cpu", backend: "auto" });
+    for (const [i, r] of out.results.entries()) {
+      assert.equal(r.raga, clips[i].raga, `${clips[i].raga}: ${JSON.stringify(r.topK)}`);
+      assert.equal(r.backend, "cpu");
+    }
+    assert.equal(out.info.webgpuAvailable, false);
+    assert.match(out.info.webgpuNote, /CPU-only build/);
+    await assert.rejects(run(context, { pkg: "pkg-cpu", backend: "webgpu" }), /WebGPU is not available here \(this is the CPU-only build/);
+  } finally {
+    await context.close();
+  }
+});
 
 test("Chromium: a second load works offline from Cache Storage", { timeout: 600_000 }, async () => {
   const context = await browser(false);

@@ -14,6 +14,7 @@ export const paths = {
   ragasense: process.env.RAGASENSE_BIN || join(target, "debug/ragasense"),
   server: process.env.RAGASENSE_SERVER_BIN || join(target, "debug/registry-server"),
   npm: process.env.RAGASENSE_NPM_DIR || join(target, "npm/ragasense"),
+  npmCpu: process.env.RAGASENSE_NPM_CPU_DIR || join(target, "npm/ragasense-cpu"),
   // A real package trained by `ragasense train --profile small` (see tests/fixtures/README.md).
   model: join(root, "tests/fixtures/model-small-int8"),
 };
@@ -133,6 +134,7 @@ export async function startStatic(clips) {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     let file = null;
     if (path.startsWith("/pkg/")) file = join(paths.npm, path.slice(5));
+    else if (path.startsWith("/pkg-cpu/")) file = join(paths.npmCpu, path.slice(9));
     else if (path.startsWith("/page/")) file = join(root, "tests/browser/page", path.slice(6));
     else if (path.startsWith("/clips/")) file = clips[Number(path.slice(7).replace(".wav", ""))]?.wav;
     sendFile(res, file?.includes("..") ? null : file);

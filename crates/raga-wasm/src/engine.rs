@@ -138,13 +138,19 @@ impl Engines {
 }
 
 /// A WebGPU device, or why there is none.
-#[cfg(target_family = "wasm")]
+#[cfg(all(target_family = "wasm", feature = "webgpu"))]
 async fn webgpu_device() -> Result<Device, String> {
     let gpu = crate::net::global("navigator").and_then(|n| js_sys::Reflect::get(&n, &"gpu".into()).ok());
     if gpu.is_none_or(|g| g.is_undefined() || g.is_null()) {
         return Err("this browser exposes no navigator.gpu".into());
     }
-    Device::wgpu_options().init_async().await.map_err(|e| format!("no WebGPU adapter: {e}"))
+    raga_webgpu::device().await
+}
+
+/// The CPU-only package carries no WebGPU backend.
+#[cfg(all(target_family = "wasm", not(feature = "webgpu")))]
+async fn webgpu_device() -> Result<Device, String> {
+    Err("this is the CPU-only build of ragasense (no WebGPU backend in it)".into())
 }
 
 /// Natively there is no browser WebGPU (the native trainer uses wgpu directly).

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every RagaSense test: lints, unit and end-to-end suites (native), the DSP suite on
 # wasm32 under Node, the registry server against the official MLflow client (artifacts on
-# disk; then on PostgreSQL with artifacts in S3 and two replicas), the fuzz corpus replayed through its checks (in cargo test), the npm
-# package (browser runtime) in Node and headless Chromium, and the web app and the registry's
-# dashboard in Chromium.
+# disk; then on PostgreSQL with artifacts in S3 and two replicas), the fuzz corpus replayed
+# through its checks (in cargo test), the npm packages (browser runtime: `ragasense` and the
+# CPU-only `ragasense-cpu`) in Node and headless Chromium, and the web app and the
+# registry's dashboard in Chromium.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

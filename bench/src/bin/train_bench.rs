@@ -67,8 +67,7 @@ fn main() -> Result<()> {
         };
         // Training: `steps` optimizer steps after two warm-up steps.
         let ad = device.clone().autodiff();
-        ad.seed(1);
-        let mut model = config.model.init(&ad);
+        let mut model = raga_train::train::seeded_init(&config.model, &ad, 1);
         let params = model.num_params();
         let mut optim = AdamWConfig::new().with_weight_decay(config.weight_decay).init();
         let loss_fn = CrossEntropyLossConfig::new().with_smoothing(Some(0.1)).init(&ad);

@@ -10,6 +10,7 @@ use crate::ModelError;
 use crate::input::{ClipFrames, Tradition, Window};
 use crate::model::{ModelInput, RagaModel};
 use crate::package::{Manifest, load_model};
+use crate::scale::{self, ScaleProfile, ScaleTemplates, TEMPLATE_TONIC_WEIGHT};
 
 /// Windows per forward pass.
 const INFER_BATCH: usize = 8;
@@ -62,6 +63,10 @@ pub struct TonicCheck {
     pub prior: f32,
     /// The model's mean probability that the windows are seen from the true Sa.
     pub check: Option<f32>,
+    /// How well the clip's scale profile from this Sa fits the best raga's template (see
+    /// [`crate::scale`]); absent for packages without templates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fit: Option<f32>,
 }
 
 /// A clip seen from one candidate tonic.
@@ -73,6 +78,8 @@ pub struct TonicView {
     pub prior: f32,
     /// The windows that cover the clip, pitch relative to this Sa.
     pub windows: Vec<Window>,
+    /// The clip's scale profile relative to this Sa.
+    pub scale: ScaleProfile,
 }
 
 /// The views a clip is classified by, best estimator evidence first: one per tonic candidate
@@ -90,10 +97,14 @@ pub fn tonic_views(
     } else {
         vec![(features.tonic_hz, 0.0)]
     };
-    candidates.into_iter().map(move |(tonic_hz, prior)| TonicView {
-        tonic_hz,
-        prior,
-        windows: ClipFrames::new(features, features.cents_shift_to(tonic_hz)).windows(window_frames),
+    candidates.into_iter().map(move |(tonic_hz, prior)| {
+        let shift = features.cents_shift_to(tonic_hz);
+        TonicView {
+            tonic_hz,
+            prior,
+            windows: ClipFrames::new(features, shift).windows(window_frames),
+            scale: scale::profile(features, shift),
+        }
     })
 }
 
@@ -108,7 +119,7 @@ pub fn split_views<'a>(views: &[TonicView], probs: &'a [f32], outputs: usize) ->
             (rest.len() >= len).then(|| {
                 let (mine, tail) = rest.split_at(len);
                 rest = tail;
-                ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine }
+                ViewProbs { tonic_hz: v.tonic_hz, prior: v.prior, probs: mine, scale: v.scale }
             })
         })
         .collect()
@@ -123,6 +134,8 @@ pub struct ViewProbs<'a> {
     pub prior: f32,
     /// Softmax rows of its windows.
     pub probs: &'a [f32],
+    /// See [`TonicView::scale`].
+    pub scale: ScaleProfile,
 }
 
 /// A model ready to classify.
@@ -258,7 +271,14 @@ impl Classifier {
     ) -> Result<Prediction, ModelError> {
         let model = &self.manifest.model;
         let parts = split_views(views, probs, model.outputs());
-        decide(&self.manifest.labels, &self.manifest.traditions, model.tonic_check, &parts, tradition)
+        let m = &self.manifest;
+        decide(&m.labels, &m.traditions, model.tonic_check, m.scale_templates.as_ref(), &parts, tradition)
+    }
+
+    /// The best template fit of `view` (see [`TonicCheck::fit`]).
+    fn fit(&self, view: &TonicView, tradition: Tradition) -> Option<f32> {
+        let m = &self.manifest;
+        m.scale_templates.as_ref().map(|t| t.best_fit(&view.scale, &m.traditions, tradition))
     }
 }
 
@@ -296,14 +316,19 @@ impl ClipRun<'_> {
         if self.done {
             return None;
         }
-        let view = self.pending.next();
-        match view {
-            Some(v) if self.views.is_empty() || worth_checking(v.prior, self.best) => Some(v),
-            _ => {
-                self.done = true;
-                None
+        let templates = self.classifier.manifest.scale_templates.is_some();
+        for v in self.pending.by_ref() {
+            let fit = self.classifier.fit(&v, self.tradition);
+            if self.views.is_empty() || worth_checking(v.prior, fit, self.best) {
+                return Some(v);
+            }
+            // Without templates the views come in falling order of their bound: none left can win.
+            if !templates {
+                break;
             }
         }
+        self.done = true;
+        None
     }
 
     /// Hands back the softmax rows of `view`'s windows (in order, `outputs` per window,
@@ -314,6 +339,7 @@ impl ClipRun<'_> {
             tonic_hz: view.tonic_hz,
             prior: view.prior,
             check: on_tonic(&probs, manifest.labels.len(), manifest.model.tonic_check),
+            fit: self.classifier.fit(&view, self.tradition),
         };
         self.best = self.best.max(checked.score());
         self.probs.extend(probs);
@@ -327,17 +353,20 @@ impl ClipRun<'_> {
 }
 
 impl TonicCheck {
-    /// How a view ranks: `ln P(on tonic) + TONIC_PRIOR_WEIGHT × prior` (the prior alone
-    /// without the tonic check).
+    /// How a view ranks: `ln P(on tonic) + TONIC_PRIOR_WEIGHT × prior + TEMPLATE_TONIC_WEIGHT ×
+    /// fit` (the check and the fit count 0 where the package has neither).
     pub fn score(&self) -> f32 {
-        self.check.map_or(0.0, |p| p.max(1e-6).ln()) + TONIC_PRIOR_WEIGHT * self.prior
+        self.check.map_or(0.0, |p| p.max(1e-6).ln())
+            + TONIC_PRIOR_WEIGHT * self.prior
+            + TEMPLATE_TONIC_WEIGHT * self.fit.unwrap_or(0.0)
     }
 }
 
-/// Whether a view with estimator evidence `prior` could still beat the best score so far: its
-/// check is at most 1, so its score is at most `TONIC_PRIOR_WEIGHT × prior`.
-pub fn worth_checking(prior: f32, best_score: f32) -> bool {
-    TONIC_PRIOR_WEIGHT * prior > best_score
+/// Whether a view with estimator evidence `prior` and template fit `fit` could still beat the
+/// best score so far: its check is at most 1, so its score is at most `TONIC_PRIOR_WEIGHT ×
+/// prior + TEMPLATE_TONIC_WEIGHT × fit`.
+pub fn worth_checking(prior: f32, fit: Option<f32>, best_score: f32) -> bool {
+    TONIC_PRIOR_WEIGHT * prior + TEMPLATE_TONIC_WEIGHT * fit.unwrap_or(0.0) > best_score
 }
 
 /// Mean probability over windows (`n + 1` outputs per row) that they are on tonic; `None`
@@ -352,12 +381,15 @@ fn on_tonic(probs: &[f32], n: usize, tonic_check: bool) -> Option<f32> {
 
 /// One prediction from a clip's views: with the tonic check, the view whose windows the model
 /// most believes are seen from the true Sa (weighed with the estimator's own evidence,
-/// [`TONIC_PRIOR_WEIGHT`]) is chosen; then its windows' raga probabilities are averaged. A
-/// known tradition restricts the answer to that tradition's ragas.
+/// [`TONIC_PRIOR_WEIGHT`], and with `templates` how well the view's scale fits a raga,
+/// [`TEMPLATE_TONIC_WEIGHT`]) is chosen; then its windows' raga probabilities are averaged
+/// and, with `templates`, blended with the template expert's ([`scale::combine`]). A known
+/// tradition restricts the answer to that tradition's ragas.
 pub fn decide(
     labels: &[String],
     traditions: &[Tradition],
     tonic_check: bool,
+    templates: Option<&ScaleTemplates>,
     views: &[ViewProbs<'_>],
     tradition: Tradition,
 ) -> Result<Prediction, ModelError> {
@@ -376,6 +408,7 @@ pub fn decide(
             tonic_hz: v.tonic_hz,
             prior: v.prior,
             check: on_tonic(v.probs, n, tonic_check),
+            fit: templates.map(|t| t.best_fit(&v.scale, traditions, tradition)),
         })
         .collect();
     let best = (0..views.len()).max_by(|&a, &b| checks[a].score().total_cmp(&checks[b].score())).unwrap_or(0);
@@ -401,6 +434,9 @@ pub fn decide(
         return Err(ModelError::Device(format!("the model produced invalid probabilities (sum {total})")));
     }
     mean.iter_mut().for_each(|m| *m /= total);
+    if let Some(t) = templates {
+        mean = scale::combine(&mean, &t.fits(&chosen.scale, traditions, tradition));
+    }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| mean[b].total_cmp(&mean[a]).then(a.cmp(&b)));
     let top_k: Vec<RagaScore> =
@@ -432,20 +468,20 @@ mod tests {
     fn decide_averages_and_restricts_to_tradition() {
         let (labels, traditions) = labels();
         let probs = [0.6, 0.3, 0.1, 0.4, 0.5, 0.1];
-        let view = [ViewProbs { tonic_hz: 150.0, prior: 0.0, probs: &probs }];
-        let p = decide(&labels, &traditions, false, &view, Tradition::Unknown).unwrap();
+        let view = [ViewProbs { tonic_hz: 150.0, prior: 0.0, probs: &probs, scale: [0.0; 12] }];
+        let p = decide(&labels, &traditions, false, None, &view, Tradition::Unknown).unwrap();
         assert_eq!(p.raga, "yaman");
         assert_eq!(p.windows, 2);
         assert_eq!((p.tonic_hz, p.tonic_confidence), (150.0, None));
         assert!((p.confidence - 0.5).abs() < 1e-6);
-        let p = decide(&labels, &traditions, false, &view, Tradition::Carnatic).unwrap();
+        let p = decide(&labels, &traditions, false, None, &view, Tradition::Carnatic).unwrap();
         assert_eq!(p.raga, "kalyani");
         assert!((p.confidence - 0.8).abs() < 1e-6);
         assert_eq!(p.top_k.len(), 3);
-        let empty = [ViewProbs { tonic_hz: 150.0, prior: 0.0, probs: &[] }];
-        assert!(decide(&labels, &traditions, false, &empty, Tradition::Unknown).is_err());
+        let empty = [ViewProbs { tonic_hz: 150.0, prior: 0.0, probs: &[], scale: [0.0; 12] }];
+        assert!(decide(&labels, &traditions, false, None, &empty, Tradition::Unknown).is_err());
         assert!(
-            decide(&labels, &traditions, true, &view, Tradition::Unknown).is_err(),
+            decide(&labels, &traditions, true, None, &view, Tradition::Unknown).is_err(),
             "6 values, 4 outputs"
         );
     }
@@ -457,20 +493,52 @@ mod tests {
         let wrong = [0.0, 0.1, 0.3, 0.6];
         let right = [0.7, 0.1, 0.0, 0.2];
         let views = [
-            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &wrong },
-            ViewProbs { tonic_hz: 150.0, prior: -0.3, probs: &right },
+            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &wrong, scale: [0.0; 12] },
+            ViewProbs { tonic_hz: 150.0, prior: -0.3, probs: &right, scale: [0.0; 12] },
         ];
-        let p = decide(&labels, &traditions, true, &views, Tradition::Unknown).unwrap();
+        let p = decide(&labels, &traditions, true, None, &views, Tradition::Unknown).unwrap();
         assert_eq!((p.raga.as_str(), p.tonic_hz), ("yaman", 150.0));
         assert!((p.confidence - 0.875).abs() < 1e-6, "{p:?}");
         assert!((p.tonic_confidence.unwrap() - 0.8).abs() < 1e-6);
         // Far weaker estimator evidence outweighs a slightly better check.
         let views = [
-            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &[0.0, 0.1, 0.6, 0.3] },
-            ViewProbs { tonic_hz: 150.0, prior: -3.0, probs: &right },
+            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &[0.0, 0.1, 0.6, 0.3], scale: [0.0; 12] },
+            ViewProbs { tonic_hz: 150.0, prior: -3.0, probs: &right, scale: [0.0; 12] },
         ];
-        let p = decide(&labels, &traditions, true, &views, Tradition::Unknown).unwrap();
+        let p = decide(&labels, &traditions, true, None, &views, Tradition::Unknown).unwrap();
         assert_eq!((p.raga.as_str(), p.tonic_hz), ("mohanam", 200.0));
+    }
+
+    #[test]
+    fn templates_pick_the_sa_a_scale_fits_and_tip_a_close_call() {
+        let (labels, traditions) = labels();
+        let (mut yaman, mut mohanam) = ([0.0f32; 12], [0.0f32; 12]);
+        for (note, share) in [(0, 0.2), (2, 0.15), (4, 0.2), (6, 0.1), (7, 0.15), (9, 0.1), (11, 0.1)] {
+            yaman[note] = share;
+        }
+        for (note, share) in [(0, 0.3), (2, 0.15), (4, 0.2), (7, 0.2), (9, 0.15)] {
+            mohanam[note] = share;
+        }
+        let templates = ScaleTemplates(vec![yaman, yaman, mohanam]);
+        // Seen from a wrong Sa (a fifth up) the profile fits no raga.
+        let mut rotated = [0.0f32; 12];
+        for (k, v) in mohanam.iter().enumerate() {
+            rotated[(k + 5) % 12] = *v;
+        }
+        let even = [0.35, 0.35, 0.25, 0.05];
+        let views = [
+            ViewProbs { tonic_hz: 200.0, prior: 0.0, probs: &even, scale: rotated },
+            ViewProbs { tonic_hz: 150.0, prior: -0.2, probs: &even, scale: mohanam },
+        ];
+        let p = decide(&labels, &traditions, true, Some(&templates), &views, Tradition::Carnatic).unwrap();
+        assert_eq!(p.tonic_hz, 150.0, "{p:?}");
+        // The network is torn between kalyani and mohanam; the scale has no Ma or Ni.
+        assert_eq!(p.raga, "mohanam", "{p:?}");
+        assert_eq!(p.probabilities[0], 0.0, "another tradition");
+        assert!(p.tonic_candidates.iter().all(|c| c.fit.is_some()));
+        // Without templates the estimator's favourite and the network's pick stand.
+        let p = decide(&labels, &traditions, true, None, &views, Tradition::Carnatic).unwrap();
+        assert_eq!((p.tonic_hz, p.raga.as_str()), (200.0, "kalyani"));
     }
 
     #[test]
@@ -480,6 +548,7 @@ mod tests {
             tonic_hz: hz,
             prior: 0.0,
             windows: vec![window.clone(); windows],
+            scale: [0.0; 12],
         };
         let views = [view(150.0, 2), view(200.0, 1), view(225.0, 2)];
         let probs: Vec<f32> = (0..12).map(|i| i as f32).collect();
@@ -491,9 +560,10 @@ mod tests {
 
     #[test]
     fn a_view_is_checked_only_while_it_could_still_win() {
-        let best = TonicCheck { tonic_hz: 150.0, prior: 0.0, check: Some(0.95) }.score();
-        assert!(worth_checking(-0.05, best));
-        assert!(!worth_checking(-0.2, best));
-        assert!(worth_checking(-3.0, f32::NEG_INFINITY));
+        let best = TonicCheck { tonic_hz: 150.0, prior: 0.0, check: Some(0.95), fit: None }.score();
+        assert!(worth_checking(-0.05, None, best));
+        assert!(!worth_checking(-0.2, None, best));
+        assert!(worth_checking(-0.2, Some(0.9), best + 8.0), "a good fit keeps a view in the running");
+        assert!(worth_checking(-3.0, None, f32::NEG_INFINITY));
     }
 }

@@ -6,6 +6,8 @@
 //! - [`package`]: the model package (manifest + burnpack weights), quantization, integrity
 //!   checks — all on bytes.
 //! - [`classify`]: windowed inference and aggregation into a [`Prediction`].
+//! - [`scale`]: the scale-template expert (each raga's share of time per note), weighed with
+//!   the network at inference.
 //! - [`stats`]: feature statistics for the training-set baseline and drift detection.
 //!
 //! **Architecture invariant:** this crate knows nothing of files, HTTP, SQL or JavaScript; it
@@ -17,6 +19,7 @@ mod error;
 pub mod input;
 pub mod model;
 pub mod package;
+pub mod scale;
 pub mod stats;
 
 pub use classify::{Classifier, ClipRun, Prediction, RagaScore, TonicCheck, TonicView};
@@ -24,4 +27,5 @@ pub use error::ModelError;
 pub use input::{ClipFrames, Tradition, Window};
 pub use model::{MAX_PARAMETERS, ModelInput, RagaModel, RagaModelConfig};
 pub use package::{Manifest, Quantization};
+pub use scale::{ScaleProfile, ScaleTemplates};
 pub use stats::{FeatureStats, StatsAccumulator};

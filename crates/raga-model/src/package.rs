@@ -173,6 +173,10 @@ pub struct Manifest {
     pub training: serde_json::Value,
     /// Feature statistics of the training set, the baseline for drift detection.
     pub reference_stats: FeatureStats,
+    /// Each raga's scale template (see [`crate::scale`]), weighed with the network at
+    /// inference; absent in packages from before it (the network alone decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale_templates: Option<crate::ScaleTemplates>,
     /// Every other file of the package with its size and hash.
     pub files: Vec<FileEntry>,
 }
@@ -204,6 +208,7 @@ impl Manifest {
             quantization_detail: quantization.describe().to_string(),
             training: serde_json::json!({}),
             reference_stats: crate::StatsAccumulator::default().finish(),
+            scale_templates: None,
             files: vec![FileEntry::of(WEIGHTS_FILE, weights)],
         }
     }
@@ -266,6 +271,9 @@ impl Manifest {
                 self.features.mel.n_mels,
                 raga_dsp::SAMPLE_RATE
             )));
+        }
+        if let Some(templates) = &self.scale_templates {
+            templates.validate(self.labels.len())?;
         }
         if !self.files.iter().any(|f| f.path == WEIGHTS_FILE) {
             return Err(ModelError::Manifest(format!("files does not list the weights ({WEIGHTS_FILE})")));

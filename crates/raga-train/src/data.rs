@@ -92,6 +92,33 @@ pub struct AugmentConfig {
     /// random other semitone.
     #[config(default = 0.25)]
     pub off_tonic_prob: f64,
+    /// Largest gain of a random smooth EQ (three bell curves over the mel bands, each up to
+    /// this many dB up or down): instruments, microphones and rooms colour the spectrum in
+    /// bumps, not only in a tilt. 0 in runs from before it.
+    #[config(default = 12.0)]
+    pub eq_db: f32,
+    /// Probability of hiding a window's whole log-mel (every band at the floor), so the model
+    /// also learns to answer from pitch alone and does not lean on one renderer's timbre.
+    /// 0 in runs from before it.
+    #[config(default = 0.25)]
+    pub mel_drop_prob: f64,
+    /// Probability of hiding every per-frame feature of a window (log-mel and pitch), so the
+    /// head also learns to answer from the window's and the clip's pitch-class summary alone
+    /// — the most renderer-independent evidence there is. 0 in runs from before it.
+    #[config(default = 0.1)]
+    pub frames_drop_prob: f64,
+}
+
+impl AugmentConfig {
+    /// The fields added since the first saved configs, with the values that reproduce the
+    /// runs that predate them (an older `config.json` has none of them).
+    pub fn upgrade_saved(augment: &mut serde_json::Map<String, serde_json::Value>) {
+        // Runs from before the tonic check: the share is unused without it.
+        augment.entry("off_tonic_prob").or_insert(serde_json::json!(Self::new().off_tonic_prob));
+        for field in ["eq_db", "mel_drop_prob", "frames_drop_prob"] {
+            augment.entry(field).or_insert(serde_json::json!(0.0));
+        }
+    }
 }
 
 impl AugmentConfig {
@@ -105,6 +132,9 @@ impl AugmentConfig {
             .with_time_masks(0)
             .with_hide_tradition_prob(0.0)
             .with_off_tonic_prob(0.0)
+            .with_eq_db(0.0)
+            .with_mel_drop_prob(0.0)
+            .with_frames_drop_prob(0.0)
     }
 }
 
@@ -224,9 +254,10 @@ fn augmented_window(
             (rng.random_range(0..=N_MELS - width), width)
         })
         .collect();
+    let eq = random_eq(aug.eq_db, rng);
     for row in w.values.chunks_exact_mut(FRAME_FEATURES).take(real) {
         for (b, v) in row[..N_MELS].iter_mut().enumerate() {
-            let mut x = *v + tilt * (b as f32 / (N_MELS - 1) as f32 - 0.5);
+            let mut x = *v + tilt * (b as f32 / (N_MELS - 1) as f32 - 0.5) + eq[b];
             if let Some(floor) = floor {
                 x = x.max(floor);
             }
@@ -243,7 +274,36 @@ fn augmented_window(
             row[..N_MELS].fill(-1.0);
         }
     }
+    if rng.random_bool(aug.frames_drop_prob.clamp(0.0, 1.0)) {
+        for row in w.values.chunks_exact_mut(FRAME_FEATURES).take(real) {
+            row[..N_MELS].fill(-1.0);
+            row[N_MELS..].fill(0.0);
+        }
+    } else if rng.random_bool(aug.mel_drop_prob.clamp(0.0, 1.0)) {
+        for row in w.values.chunks_exact_mut(FRAME_FEATURES).take(real) {
+            row[..N_MELS].fill(-1.0);
+        }
+    }
     w
+}
+
+/// Per mel band, the gain (in the model's log-mel units, 40 dB per unit) of a smooth random
+/// EQ: three bell curves at random bands, 4–32 bands wide, each within ±`max_db`.
+fn random_eq(max_db: f32, rng: &mut ChaCha8Rng) -> [f32; N_MELS] {
+    let mut eq = [0.0f32; N_MELS];
+    if max_db <= 0.0 {
+        return eq;
+    }
+    for _ in 0..3 {
+        let centre = rng.random_range(0.0..N_MELS as f32);
+        let width = rng.random_range(4.0f32..32.0);
+        let gain = rng.random_range(-max_db..=max_db) / 40.0;
+        for (b, e) in eq.iter_mut().enumerate() {
+            let z = (b as f32 - centre) / width;
+            *e += gain * (-0.5 * z * z).exp();
+        }
+    }
+    eq
 }
 
 #[cfg(test)]
@@ -328,6 +388,49 @@ mod tests {
         // Pitch 200 Hz relative to 150 Hz is 498 cents higher than relative to 200 Hz.
         assert!((ex.true_shift - 498.04).abs() < 0.01, "{}", ex.true_shift);
         assert_eq!(ex.decoys, [0.0]);
+    }
+
+    #[test]
+    fn dropped_windows_keep_only_what_they_promise() {
+        let ex = example(0, 32);
+        let on = ClipFrames::new(&ex.features, 0.0).window(0, 32);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mel_only = AugmentConfig::none().with_mel_drop_prob(1.0);
+        let w = augmented_window(&ex, 0.0, 32, &mel_only, &mut rng);
+        for (row, orig) in w.values.chunks_exact(FRAME_FEATURES).zip(on.values.chunks_exact(FRAME_FEATURES)) {
+            assert!(row[..N_MELS].iter().all(|&v| v == -1.0));
+            assert_eq!(row[N_MELS..], orig[N_MELS..], "pitch features are kept");
+        }
+        assert_eq!(w.hist, on.hist);
+        let all = AugmentConfig::none().with_frames_drop_prob(1.0);
+        let w = augmented_window(&ex, 0.0, 32, &all, &mut rng);
+        for row in w.values.chunks_exact(FRAME_FEATURES) {
+            assert!(row[..N_MELS].iter().all(|&v| v == -1.0));
+            assert!(row[N_MELS..].iter().all(|&v| v == 0.0));
+        }
+        assert_eq!(w.hist, on.hist, "the summary is what the head answers from");
+    }
+
+    #[test]
+    fn random_eq_is_smooth_and_bounded() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        assert!(random_eq(0.0, &mut rng).iter().all(|&g| g == 0.0));
+        for _ in 0..50 {
+            let eq = random_eq(12.0, &mut rng);
+            assert!(eq.iter().all(|g| g.abs() <= 3.0 * 12.0 / 40.0 + 1e-6));
+            // Neighbouring bands differ by at most a bell's steepest slope.
+            assert!(eq.windows(2).all(|p| (p[1] - p[0]).abs() < 0.15), "{eq:?}");
+        }
+    }
+
+    #[test]
+    fn saved_configs_from_before_keep_their_augmentation() {
+        let mut old = serde_json::json!({"cents_jitter": 20.0}).as_object().cloned().unwrap_or_default();
+        AugmentConfig::upgrade_saved(&mut old);
+        assert_eq!(old["eq_db"], 0.0);
+        assert_eq!(old["mel_drop_prob"], 0.0);
+        assert_eq!(old["frames_drop_prob"], 0.0);
+        assert_eq!(old["off_tonic_prob"], AugmentConfig::new().off_tonic_prob);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub fn package_run(
     let train = config.train_config()?;
     let stats: FeatureStats = read_json(&run_dir.join("reference_stats.json"))?;
     let summary: Option<RunSummary> = read_json(&run_dir.join("summary.json")).ok();
+    let templates_path = run_dir.join(crate::run::SCALE_TEMPLATES_FILE);
+    let scale_templates: Option<raga_model::ScaleTemplates> =
+        if templates_path.exists() { Some(read_json(&templates_path)?) } else { None };
     let best = run_dir.join("checkpoints").join("best.bpk");
     let bytes = std::fs::read(&best).map_err(|e| {
         TrainError::Run(format!("{}: {e}; is {} a finished training run?", best.display(), run_dir.display()))
@@ -55,6 +58,7 @@ pub fn package_run(
     );
     manifest.training = training;
     manifest.reference_stats = stats;
+    manifest.scale_templates = scale_templates;
     // The version of the features the run was trained on (checked against this build below).
     manifest.features_version = config.features_version;
     // Check what we are about to write with the same code that will read it.

@@ -19,6 +19,10 @@ use crate::metrics::{ClassScore, Confusion};
 use crate::train::{EpochMetrics, TrainConfig, TrainData, evaluate, train};
 use crate::{Progress, TrainError};
 
+/// The run folder's file of scale templates (see [`raga_model::scale`]), which `package` puts
+/// in the manifest; runs from before it have none.
+pub const SCALE_TEMPLATES_FILE: &str = "scale_templates.json";
+
 /// What `ragasense train` was asked to do.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -79,9 +83,8 @@ impl RunConfig {
         if let Some(model) = train.get_mut("model") {
             raga_model::RagaModelConfig::upgrade_saved(model);
         }
-        // Runs from before the tonic check: the share is unused without it.
         if let Some(augment) = train.get_mut("augment").and_then(|a| a.as_object_mut()) {
-            augment.entry("off_tonic_prob").or_insert(serde_json::json!(AugmentConfig::new().off_tonic_prob));
+            AugmentConfig::upgrade_saved(augment);
         }
         serde_json::from_value(train).map_err(|e| TrainError::Run(format!("config.json: train: {e}")))
     }
@@ -243,6 +246,7 @@ pub fn run(
         evaluate(
             &trained.model,
             &config.model,
+            Some(&trained.templates),
             &corpus.labels,
             &corpus.traditions,
             held_out,
@@ -250,6 +254,7 @@ pub fn run(
             device,
         )
     };
+    write_json(&options.out.join(SCALE_TEMPLATES_FILE), &trained.templates)?;
     let timer = Instant::now();
     let eval = score(false)?;
     let inference_ms_per_clip = timer.elapsed().as_secs_f64() * 1000.0 / held_out.len().max(1) as f64;

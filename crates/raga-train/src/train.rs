@@ -12,7 +12,7 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 use raga_model::classify::{TonicView, decide, split_views, tonic_views};
 use raga_model::package::{Quantization, load_weights, weights_to_bytes};
-use raga_model::{ModelInput, RagaModel, RagaModelConfig, Tradition, Window};
+use raga_model::{ModelInput, RagaModel, RagaModelConfig, ScaleTemplates, Tradition, Window};
 use serde::{Deserialize, Serialize};
 
 use crate::data::{AugmentConfig, Batch, EpochPlan, Example, epoch_batches};
@@ -85,7 +85,7 @@ impl TrainConfig {
                 0.1,
                 AugmentConfig::new(),
             )
-            .with_windows_per_clip(5)
+            .with_windows_per_clip(3)
             .with_patience(10),
             "tiny" => Self::new(
                 name.into(),
@@ -182,13 +182,25 @@ pub struct Evaluation {
     pub predictions: Vec<(String, usize, usize, f32)>,
 }
 
-/// Scores `model` on `examples` as inference would: clip by clip, every tonic candidate's
-/// windows (when the model checks tonics) through [`decide`]. Each clip's tradition (from the
-/// corpus metadata, `Unknown` where it has none) is given to the model unless
-/// `hide_tradition`. The loss is the cross-entropy of the chosen view's windows.
+/// Each raga's scale template: the mean scale profile of its training clips, seen from their
+/// true Sa where the corpus gives it (see [`raga_model::scale`]).
+pub fn scale_templates(examples: &[Example], labels: usize) -> ScaleTemplates {
+    ScaleTemplates::fit(
+        labels,
+        examples.iter().map(|ex| (ex.label, raga_model::scale::profile(&ex.features, ex.true_shift))),
+    )
+}
+
+/// Scores `model` (with `templates`, as its package will have them) on `examples` as
+/// inference would: clip by clip, every tonic candidate's windows (when the model checks
+/// tonics) through [`decide`]. Each clip's tradition (from the corpus metadata, `Unknown`
+/// where it has none) is given to the model unless `hide_tradition`. The loss is the
+/// cross-entropy of the chosen view's windows.
+#[allow(clippy::too_many_arguments)] // one call per use, each argument a different thing
 pub fn evaluate(
     model: &RagaModel,
     config: &RagaModelConfig,
+    templates: Option<&ScaleTemplates>,
     labels: &[String],
     traditions: &[Tradition],
     examples: &[Example],
@@ -225,7 +237,7 @@ pub fn evaluate(
             let (mine, tail) = rest.split_at(clip_len.min(rest.len()));
             rest = tail;
             let parts = split_views(&views, mine, outputs);
-            let p = decide(labels, traditions, config.tonic_check, &parts, tradition_of(ex))?;
+            let p = decide(labels, traditions, config.tonic_check, templates, &parts, tradition_of(ex))?;
             let chosen = parts.iter().find(|v| v.tonic_hz == p.tonic_hz).unwrap_or(&parts[0]);
             for row in chosen.probs.chunks_exact(outputs) {
                 loss_sum -= f64::from(row[ex.label].max(1e-12)).ln();
@@ -263,6 +275,8 @@ pub struct Trained {
     pub history: Vec<EpochMetrics>,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
+    /// Each raga's scale template from the training clips ([`scale_templates`]).
+    pub templates: ScaleTemplates,
 }
 
 /// The clips a run fits on and validates on.
@@ -336,6 +350,7 @@ pub fn train(
             val.len()
         )));
     }
+    let templates = scale_templates(train, labels.len());
     let checkpoints = run_dir.join("checkpoints");
     std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
     let metrics_path = run_dir.join("metrics.jsonl");
@@ -399,7 +414,9 @@ pub fn train(
         let train_seconds = started.elapsed().as_secs_f64();
 
         let valid = model.valid();
-        let eval = evaluate(&valid, &config.model, labels, traditions, val, false, device)?;
+        // The network alone picks the checkpoint: the templates are fixed, and with them a
+        // barely trained network already scores well, which would stop training at once.
+        let eval = evaluate(&valid, &config.model, None, labels, traditions, val, false, device)?;
         let (val_accuracy, val_loss) = (eval.confusion.accuracy(), eval.loss);
         let is_best = best.is_none_or(|(acc, neg_loss, _)| (val_accuracy, -val_loss) > (acc, neg_loss));
         if is_best {
@@ -446,7 +463,7 @@ pub fn train(
     let bytes = std::fs::read(checkpoints.join("best.bpk")).map_err(|e| TrainError::io(&checkpoints, e))?;
     load_weights(&mut best_model, bytes, Quantization::F32)
         .map_err(|e| TrainError::Checkpoint(e.to_string()))?;
-    Ok(Trained { model: best_model, best_epoch, history, stopped_early })
+    Ok(Trained { model: best_model, best_epoch, history, stopped_early, templates })
 }
 
 /// What a forward and backward pass gives back: of one shard, or of a whole batch across

@@ -28,7 +28,8 @@ pub use error::DspError;
 pub use f0::{F0Config, F0Track, pyin};
 pub use mel::{MelConfig, MelFilterbank, MelScale, log_mel, mel_power, power_to_db};
 pub use pitch::{
-    HIST_BINS, NOTE_SUMMARY_FEATURES, NOTES, cents_from_tonic, note_summary, pitch_class_histogram,
+    HIST_BINS, NOTE_SUMMARY_FEATURES, NOTES, cents_from_tonic, folded_histogram, note_summary,
+    pitch_class_histogram,
 };
 pub use resample::{resample, to_mono};
 pub use tonic::{TONIC_CANDIDATES, TonicCandidate, TonicConfig, estimate_tonic, tonic_candidates};

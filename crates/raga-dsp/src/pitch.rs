@@ -19,10 +19,18 @@ pub fn cents_from_tonic(f0_hz: &[f32], tonic_hz: f32) -> Vec<Option<f32>> {
 /// Histogram of cents folded into one octave, [`HIST_BINS`] bins of 10 cents with bin 0
 /// centred on Sa, weighted by voicing probability and normalised to sum to 1.
 pub fn pitch_class_histogram(cents: &[Option<f32>], weights: &[f32]) -> Vec<f32> {
-    let mut hist = vec![0f32; HIST_BINS];
+    folded_histogram(cents, weights, HIST_BINS)
+}
+
+/// Histogram of cents folded into one octave in `bins` equal bins (1200 / `bins` cents each,
+/// bin 0 centred on Sa; [`NOTES`] bins: time per note), each voiced frame counting its
+/// `weights` entry (at least 1e-3), normalised to sum to 1 (all zero when nothing is voiced).
+pub fn folded_histogram(cents: &[Option<f32>], weights: &[f32], bins: usize) -> Vec<f32> {
+    let mut hist = vec![0f32; bins];
+    let width = 1200.0 / bins.max(1) as f32;
     for (c, w) in cents.iter().zip(weights) {
         if let Some(c) = c {
-            let bin = (c / 10.0).round().rem_euclid(HIST_BINS as f32) as usize % HIST_BINS;
+            let bin = (c / width).round().rem_euclid(bins as f32) as usize % bins;
             hist[bin] += w.max(1e-3);
         }
     }

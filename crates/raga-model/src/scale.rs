@@ -9,14 +9,12 @@
 //! ([`combine`]). The fit also helps choose among candidate tonics: only from the true Sa does
 //! a clip's profile look like some raga's.
 
-use raga_dsp::Features;
+pub use raga_dsp::NOTES;
+use raga_dsp::{Features, folded_histogram};
 use serde::{Deserialize, Serialize};
 
 use crate::ModelError;
 use crate::input::Tradition;
-
-/// Notes per octave in a profile.
-pub const NOTES: usize = 12;
 
 /// Share of voiced time on each of the 12 notes relative to Sa (sums to 1, or all 0).
 pub type ScaleProfile = [f32; NOTES];
@@ -35,17 +33,9 @@ pub const TEMPLATE_TONIC_WEIGHT: f32 = 10.0;
 /// (as [`crate::ClipFrames::new`] shifts pitch): each voiced frame counts its voicing
 /// probability on its nearest note, folded into one octave.
 pub fn profile(features: &Features, cents_shift: f32) -> ScaleProfile {
+    let cents: Vec<Option<f32>> = features.cents.iter().map(|c| c.map(|c| c + cents_shift)).collect();
     let mut p = [0.0f32; NOTES];
-    for (c, w) in features.cents.iter().zip(&features.voiced_prob) {
-        if let Some(c) = c {
-            let note = ((c + cents_shift) / 100.0).round().rem_euclid(NOTES as f32) as usize % NOTES;
-            p[note] += w.clamp(1e-3, 1.0);
-        }
-    }
-    let total: f32 = p.iter().sum();
-    if total > 0.0 {
-        p.iter_mut().for_each(|v| *v /= total);
-    }
+    p.copy_from_slice(&folded_histogram(&cents, &features.voiced_prob, NOTES));
     p
 }
 

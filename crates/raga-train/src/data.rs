@@ -119,9 +119,7 @@ impl AugmentConfig {
             augment.entry(field).or_insert(serde_json::json!(0.0));
         }
     }
-}
 
-impl AugmentConfig {
     /// No augmentation at all.
     pub fn none() -> Self {
         Self::new()
@@ -274,14 +272,13 @@ fn augmented_window(
             row[..N_MELS].fill(-1.0);
         }
     }
-    if rng.random_bool(aug.frames_drop_prob.clamp(0.0, 1.0)) {
+    let drop_frames = rng.random_bool(aug.frames_drop_prob.clamp(0.0, 1.0));
+    if drop_frames || rng.random_bool(aug.mel_drop_prob.clamp(0.0, 1.0)) {
         for row in w.values.chunks_exact_mut(FRAME_FEATURES).take(real) {
             row[..N_MELS].fill(-1.0);
-            row[N_MELS..].fill(0.0);
-        }
-    } else if rng.random_bool(aug.mel_drop_prob.clamp(0.0, 1.0)) {
-        for row in w.values.chunks_exact_mut(FRAME_FEATURES).take(real) {
-            row[..N_MELS].fill(-1.0);
+            if drop_frames {
+                row[N_MELS..].fill(0.0);
+            }
         }
     }
     w

@@ -179,9 +179,11 @@ pub struct TonicCandidate {
     pub score: f32,
 }
 
-/// Candidates kept per clip: the estimator's few most likely pitch classes. A downstream
-/// check (the classifier's own tonic check) can pick another than the first.
-pub const TONIC_CANDIDATES: usize = 6;
+/// Candidates kept per clip: one per semitone of the octave, best evidence first. A downstream
+/// check (the classifier's own tonic check and scale templates) can pick another than the
+/// first; keeping all twelve lets it recover a Sa the estimator ranked low (no drone, or a
+/// melody resting on Ma or Pa), and the classifier's bound skips those that cannot win.
+pub const TONIC_CANDIDATES: usize = 12;
 
 /// Bins (of 10 cents) on either side of a semitone step searched for a candidate's peak.
 const REFINE_BINS: usize = 3;

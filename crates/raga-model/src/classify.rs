@@ -18,7 +18,8 @@ const INFER_BATCH: usize = 8;
 /// Weight of the tonic estimator's evidence (its score minus the best candidate's) against
 /// the log of the model's tonic check when picking a candidate tonic. On a tuning corpus
 /// apart from the acceptance splits (`synth --seed 7331`, 80 clips) any weight from 0.25 to
-/// 1.0 picks the true Sa on 77 clips (the estimator alone: 71); 0.5 is the middle.
+/// 1.0 picks the true Sa on 77 clips (the estimator alone: 71); 0.5 is the middle, and stayed
+/// the best when re-chosen with [`TEMPLATE_TONIC_WEIGHT`] (see there) over twelve candidates.
 pub const TONIC_PRIOR_WEIGHT: f32 = 0.5;
 
 /// A raga and its probability.

@@ -1,5 +1,6 @@
 //! Features computed once per audio file and kept in `DIR/.ragasense-cache/`, keyed by the
-//! file's content hash, the feature config and [`raga_dsp::FEATURES_VERSION`].
+//! file's content hash, the feature config, [`raga_dsp::FEATURES_VERSION`] and the number of
+//! tonic candidates kept (the training's decoy tonics).
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +21,9 @@ pub struct FeatureCache {
 impl FeatureCache {
     /// The cache under `root` for `config`.
     pub fn new(root: &Path, config: &FeatureConfig) -> Self {
-        let config_json = serde_json::to_vec(config).unwrap_or_default();
-        let tag = &hex::encode(Sha256::digest(&config_json))[..12];
+        let mut key = serde_json::to_vec(config).unwrap_or_default();
+        key.extend_from_slice(&(raga_dsp::TONIC_CANDIDATES as u32).to_le_bytes());
+        let tag = &hex::encode(Sha256::digest(&key))[..12];
         Self {
             dir: root
                 .join(".ragasense-cache")

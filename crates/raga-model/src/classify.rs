@@ -92,20 +92,42 @@ pub fn tonic_views(
     window_frames: usize,
     tonic_check: bool,
 ) -> impl Iterator<Item = TonicView> + '_ {
+    view_plans(features, tonic_check).map(move |plan| plan.build(features, window_frames))
+}
+
+/// A view before its windows are built: enough to bound what it could score.
+#[derive(Debug, Clone, Copy)]
+struct ViewPlan {
+    tonic_hz: f32,
+    prior: f32,
+    scale: ScaleProfile,
+}
+
+impl ViewPlan {
+    /// The view with its windows (the costly part: every frame's model features).
+    fn build(self, features: &Features, window_frames: usize) -> TonicView {
+        let shift = features.cents_shift_to(self.tonic_hz);
+        TonicView {
+            tonic_hz: self.tonic_hz,
+            prior: self.prior,
+            windows: ClipFrames::new(features, shift).windows(window_frames),
+            scale: self.scale,
+        }
+    }
+}
+
+/// The plans of [`tonic_views`], in the same order, each scale profile made when reached.
+fn view_plans(features: &Features, tonic_check: bool) -> impl Iterator<Item = ViewPlan> + '_ {
     let best = features.tonic_candidates.first().map_or(0.0, |c| c.score);
     let candidates: Vec<(f32, f32)> = if tonic_check && features.tonic_candidates.len() > 1 {
         features.tonic_candidates.iter().map(|c| (c.hz, c.score - best)).collect()
     } else {
         vec![(features.tonic_hz, 0.0)]
     };
-    candidates.into_iter().map(move |(tonic_hz, prior)| {
-        let shift = features.cents_shift_to(tonic_hz);
-        TonicView {
-            tonic_hz,
-            prior,
-            windows: ClipFrames::new(features, shift).windows(window_frames),
-            scale: scale::profile(features, shift),
-        }
+    candidates.into_iter().map(move |(tonic_hz, prior)| ViewPlan {
+        tonic_hz,
+        prior,
+        scale: scale::profile(features, features.cents_shift_to(tonic_hz)),
     })
 }
 
@@ -253,7 +275,8 @@ impl Classifier {
         ClipRun {
             classifier: self,
             tradition,
-            pending: Box::new(self.views(features)),
+            features,
+            pending: Box::new(view_plans(features, self.manifest.model.tonic_check)),
             views: Vec::new(),
             probs: Vec::new(),
             best: f32::NEG_INFINITY,
@@ -276,10 +299,10 @@ impl Classifier {
         decide(&m.labels, &m.traditions, model.tonic_check, m.scale_templates.as_ref(), &parts, tradition)
     }
 
-    /// The best template fit of `view` (see [`TonicCheck::fit`]).
-    fn fit(&self, view: &TonicView, tradition: Tradition) -> Option<f32> {
+    /// The best template fit of a view's scale profile (see [`TonicCheck::fit`]).
+    fn fit(&self, scale: &ScaleProfile, tradition: Tradition) -> Option<f32> {
         let m = &self.manifest;
-        m.scale_templates.as_ref().map(|t| t.best_fit(&view.scale, &m.traditions, tradition))
+        m.scale_templates.as_ref().map(|t| t.best_fit(scale, &m.traditions, tradition))
     }
 }
 
@@ -288,7 +311,8 @@ impl Classifier {
 pub struct ClipRun<'a> {
     classifier: &'a Classifier,
     tradition: Tradition,
-    pending: Box<dyn Iterator<Item = TonicView> + 'a>,
+    features: &'a Features,
+    pending: Box<dyn Iterator<Item = ViewPlan> + 'a>,
     views: Vec<TonicView>,
     probs: Vec<f32>,
     best: f32,
@@ -318,10 +342,11 @@ impl ClipRun<'_> {
             return None;
         }
         let templates = self.classifier.manifest.scale_templates.is_some();
+        // Only views worth running get their windows built.
         for v in self.pending.by_ref() {
-            let fit = self.classifier.fit(&v, self.tradition);
+            let fit = self.classifier.fit(&v.scale, self.tradition);
             if self.views.is_empty() || worth_checking(v.prior, fit, self.best) {
-                return Some(v);
+                return Some(v.build(self.features, self.classifier.manifest.model.window_frames));
             }
             // Without templates the views come in falling order of their bound: none left can win.
             if !templates {
@@ -340,7 +365,7 @@ impl ClipRun<'_> {
             tonic_hz: view.tonic_hz,
             prior: view.prior,
             check: on_tonic(&probs, manifest.labels.len(), manifest.model.tonic_check),
-            fit: self.classifier.fit(&view, self.tradition),
+            fit: self.classifier.fit(&view.scale, self.tradition),
         };
         self.best = self.best.max(checked.score());
         self.probs.extend(probs);
